@@ -1,0 +1,43 @@
+# Every target sets itself up: `make test` and `make demo` work on a fresh machine.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: setup test test-pg lint format typecheck demo bench docs clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,bcrypt]'
+	touch $@
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The database tests again, against a throw-away PostgreSQL server on 127.0.0.1.
+test-pg: setup
+	scripts/with-postgres.sh $(BIN)/python -m pytest -m db $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check core_framework tests benchmarks
+	$(BIN)/ruff format --check core_framework tests benchmarks
+	$(BIN)/mypy
+
+format: setup
+	$(BIN)/ruff format core_framework tests benchmarks
+	$(BIN)/ruff check --fix core_framework tests benchmarks
+
+typecheck: setup
+	$(BIN)/mypy
+
+demo: setup
+	$(BIN)/python -m examples.demo
+
+bench: setup
+	$(BIN)/python benchmarks/orm.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

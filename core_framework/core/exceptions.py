@@ -1,0 +1,11 @@
+"""Exceptions shared across the framework's layers."""
+
+from __future__ import annotations
+
+
+class ImproperlyConfigured(RuntimeError):
+    """The project's settings or code are wrong in a way the framework cannot work around."""
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached; the message names host and database, never the password."""
