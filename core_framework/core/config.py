@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     # Auth
     auth_access_token_expire_minutes: int = Field(default=30, gt=0)
     auth_refresh_token_expire_days: int = Field(default=7, gt=0)
-    auth_password_hasher: str = "pbkdf2_sha256"
+    auth_password_hasher: str = "pbkdf2_sha256"  # noqa: S105 - a hasher name
     auth_algorithm: str = "HS256"
     auth_issuer: str | None = None
     auth_audience: str | None = None

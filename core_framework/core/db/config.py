@@ -1,0 +1,70 @@
+"""Build Tortoise's configuration from Settings: the connection and the discovered model modules."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from core.config import Settings, get_settings
+from core.db.urls import parse_database_url
+
+#: The Tortoise app label every model lives in (one app, as in DESIGN.md).
+APP_LABEL = "models"
+#: The framework's own model modules, always installed.
+CORE_MODEL_MODULES: tuple[str, ...] = ("core.auth.models",)
+
+
+def discover_model_modules(project_dir: str | os.PathLike[str] | None = None) -> list[str]:
+    """The project's `src/apps/*/models.py` as dotted module paths, in a stable order."""
+    root = Path(project_dir or os.getcwd())
+    apps_dir = root / "src" / "apps"
+    if not apps_dir.is_dir():
+        return []
+    return [
+        f"src.apps.{path.parent.name}.models"
+        for path in sorted(apps_dir.glob("*/models.py"))
+        if path.parent.name.isidentifier()
+    ]
+
+
+def _importable(module: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def model_modules(settings: Settings | None = None, models: list[str] | None = None) -> list[str]:
+    """Explicit `models`, else `Settings.models`, else discovery; core's own models always."""
+    settings = settings or get_settings()
+    chosen = models if models is not None else settings.models
+    if chosen is None:
+        chosen = discover_model_modules()
+    core_modules = [m for m in CORE_MODEL_MODULES if _importable(m)]
+    return [*core_modules, *(m for m in chosen if m not in core_modules)]
+
+
+def build_tortoise_config(
+    database_url: str | None = None,
+    models: list[str] | None = None,
+    settings: Settings | None = None,
+    migrations_module: str | None = None,
+) -> dict[str, Any]:
+    """The `Tortoise.init(config=...)` dict for one connection ("default") and one app."""
+    settings = settings or get_settings()
+    url = parse_database_url(database_url or settings.database_url)
+    app: dict[str, Any] = {
+        "models": model_modules(settings, models),
+        "default_connection": "default",
+    }
+    if migrations_module:
+        app["migrations"] = migrations_module
+    return {
+        "connections": {"default": url.config},
+        "apps": {APP_LABEL: app},
+        "use_tz": settings.use_tz,
+        "timezone": settings.timezone,
+    }
