@@ -1,10 +1,45 @@
-"""Shared fixtures: async tests run on asyncio through anyio's pytest plugin."""
+"""Shared fixtures: async tests on asyncio (anyio), and a fresh database per test.
+
+The database is SQLite in memory unless DATABASE_URL names another (CI re-runs every test
+that uses the database against a real PostgreSQL server: `make test-pg`).
+"""
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import AsyncIterator
+
 import pytest
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from core.testing import isolated_database
+
+#: Tests that request one of these fixtures are marked `db` and re-run on PostgreSQL.
+DATABASE_FIXTURES = frozenset({"db"})
+
+TEST_MODELS = ["tests.example_models"]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> None:
+    """Run every `async def test_*` under anyio without a marker on each."""
+    if name.startswith("test") and inspect.iscoroutinefunction(obj):
+        pytest.mark.anyio(obj)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.db)
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture
+async def db() -> AsyncIterator[BaseDBAsyncClient]:
+    """A connection to an empty database holding the example models' tables."""
+    async with isolated_database(models=TEST_MODELS) as connection:
+        yield connection

@@ -6,6 +6,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import atomic, in_transaction
 
 from core.db.config import build_tortoise_config, discover_model_modules, model_modules
+from core.db.schema import create_schema, drop_all_tables, recreate_schema
 from core.db.connection import (
     check_connection,
     connect,
@@ -28,12 +29,15 @@ __all__ = [
     "build_tortoise_config",
     "check_connection",
     "connect",
+    "create_schema",
+    "drop_all_tables",
     "discover_model_modules",
     "in_transaction",
     "is_connection_error",
     "mask_password",
     "model_modules",
     "parse_database_url",
+    "recreate_schema",
     "start_database",
     "stop_database",
 ]

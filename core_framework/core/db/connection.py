@@ -11,6 +11,7 @@ from tortoise import Tortoise
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.context import TortoiseContext
 from tortoise.exceptions import DBConnectionError, OperationalError
+from tortoise.utils import generate_schema_for_client
 
 from core.config import Settings, get_settings
 from core.db.config import build_tortoise_config
@@ -80,7 +81,8 @@ async def check_connection(db: BaseDBAsyncClient, url: str) -> None:
 
 def unavailable_message(url: str, exc: BaseException) -> str:
     """`cannot connect to postgres database 'app' at db:5432 as user 'u': <reason>`."""
-    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    root = _root_cause(exc)
+    reason = str(root).strip().splitlines()[0] if str(root).strip() else type(root).__name__
     if isinstance(exc, TimeoutError):
         reason = f"no answer within {CONNECT_TIMEOUT_SECONDS:g}s"
     parsed = parse_database_url(url)
@@ -88,6 +90,15 @@ def unavailable_message(url: str, exc: BaseException) -> str:
     if password:
         reason = reason.replace(str(password), "***")
     return f"cannot connect to {parsed.describe()}: {reason}"
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The driver's own error under Tortoise's wrappers (it says *why*, e.g. "does not exist")."""
+    seen = {id(exc)}
+    while (inner := exc.__cause__ or exc.__context__) is not None and id(inner) not in seen:
+        seen.add(id(inner))
+        exc = inner
+    return exc
 
 
 async def start_database(
@@ -137,5 +148,5 @@ async def connect(
         db = context.db()
         await check_connection(db, url)
         if create_schema:
-            await context.generate_schemas()
+            await generate_schema_for_client(db, safe=True)
         yield db
