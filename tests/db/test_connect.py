@@ -73,7 +73,7 @@ async def test_unreachable_postgres_is_one_clear_line_without_password() -> None
 
 async def test_unopenable_sqlite_file_is_a_clear_error(tmp_path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path}/missing-dir/app.db"
-    with pytest.raises(DatabaseUnavailable, match="cannot connect to SQLite database .*app.db"):
+    with pytest.raises(DatabaseUnavailable, match=r"cannot connect to SQLite database .*app\.db"):
         async with connect(url, models=MODELS):
             pass
 

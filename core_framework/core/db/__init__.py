@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import atomic, in_transaction
 
 from core.db.config import build_tortoise_config, discover_model_modules, model_modules
-from core.db.schema import create_schema, drop_all_tables, recreate_schema
 from core.db.connection import (
     check_connection,
     connect,
@@ -14,6 +14,7 @@ from core.db.connection import (
     start_database,
     stop_database,
 )
+from core.db.schema import create_schema, drop_all_tables, recreate_schema
 from core.db.sqlite import register_adapters
 from core.db.urls import DatabaseURL, mask_password, parse_database_url
 
@@ -25,13 +26,14 @@ register_adapters()
 __all__ = [
     "AsyncSession",
     "DatabaseURL",
+    "IntegrityError",
     "atomic",
     "build_tortoise_config",
     "check_connection",
     "connect",
     "create_schema",
-    "drop_all_tables",
     "discover_model_modules",
+    "drop_all_tables",
     "in_transaction",
     "is_connection_error",
     "mask_password",

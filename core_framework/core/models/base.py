@@ -28,7 +28,10 @@ class Manager(Generic[M]):
 
     def using(self, db: BaseDBAsyncClient | None) -> TortoiseQuerySet[M]:
         """A query on `db` (None: the default connection), ready to chain and await."""
-        return self.model._meta.manager.get_queryset().using_db(db)
+        queryset = self.model._meta.manager.get_queryset()
+        if db is not None:
+            queryset._db = db  # a fresh query: bind it in place instead of copying it
+        return queryset
 
     def get_queryset(self) -> TortoiseQuerySet[M]:
         return self.model._meta.manager.get_queryset()

@@ -15,6 +15,8 @@ M = TypeVar("M", bound=TortoiseModel)
 class QuerySet(TortoiseQuerySet[M]):
     """`get()` raises `Post.DoesNotExist` / `Post.MultipleObjectsReturned`, as in Django."""
 
+    __slots__ = ()
+
     async def _execute(self) -> Any:
         try:
             return await super()._execute()
