@@ -7,11 +7,12 @@ that uses the database against a real PostgreSQL server: `make test-pg`).
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from core.auth import set_default_password_hasher
 from core.testing import isolated_database
 
 #: Tests that request one of these fixtures are marked `db` and re-run on PostgreSQL.
@@ -36,6 +37,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing() -> Iterator[None]:
+    """A cheap hasher keeps the suite quick; tests of real work factors choose their own."""
+    set_default_password_hasher("fast_test")
+    yield
+    set_default_password_hasher(None)
 
 
 @pytest.fixture

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from core import Field, Mapped, Model
+from core.auth import AbstractUser, PermissionsMixin
 from core.datetime import DateTime
 
 
-class User(Model):
+class User(AbstractUser, PermissionsMixin):
     __tablename__ = "users"
 
-    id: Mapped[int] = Field.pk()
-    email: Mapped[str] = Field.string(max_length=255, unique=True)
     name: Mapped[str] = Field.string(max_length=100, default="")
 
 

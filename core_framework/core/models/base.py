@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Generic, TypeVar, cast
 
 from tortoise import exceptions
@@ -72,6 +73,8 @@ class ModelMeta(TortoiseModelMeta):
             _model_exception("MultipleObjectsReturned", bases, name, attrs),
         )
 
+        _copy_abstract_fields(attrs, bases, table or name.lower())
+
         pending: list[tuple[ForeignKeyFieldInstance, tuple[str, str | None]]] = []
         for attr, value in list(attrs.items()):
             if isinstance(value, ForeignKeyRef):
@@ -88,6 +91,28 @@ class ModelMeta(TortoiseModelMeta):
         if not cls._meta.abstract:
             register_model(cls)
         return cast(ModelMeta, cls)
+
+
+def _copy_abstract_fields(attrs: dict[str, Any], bases: tuple[type, ...], table: str) -> None:
+    """Give a model its own copy of each field inherited from an abstract base.
+
+    Tortoise shares those field objects between subclasses, so two concrete models of one
+    abstract base (say, two user models) would overwrite each other's relations. A
+    relation's `related_name` and `through` may name the model's table as `{table}`.
+    """
+    for base in bases:
+        meta = getattr(base, "_meta", None)
+        if meta is None or not meta.abstract:
+            continue
+        for key, field in meta.fields_map.items():
+            if key in attrs:
+                continue
+            field = copy.copy(field)
+            for attr in ("related_name", "through"):
+                value = getattr(field, attr, None)
+                if isinstance(value, str) and "{table}" in value:
+                    setattr(field, attr, value.replace("{table}", table))
+            attrs[key] = field
 
 
 def _model_exception(

@@ -47,70 +47,72 @@ class ForeignKeyRef:
 
 
 class Field:
-    """Column declarations in the guide's vocabulary (`Field.string(max_length=200)`)."""
+    """Column declarations in the guide's vocabulary (`Field.string(max_length=200)`).
+
+    Each returns a Tortoise field typed `Any`, so `title: Mapped[str] = Field.string()`
+    type-checks the way the guide writes it.
+    """
 
     @staticmethod
-    def pk(big: bool = False, **kwargs: Any) -> fields.Field[Any]:
+    def pk(big: bool = False, **kwargs: Any) -> Any:
         """Auto-incrementing integer primary key (`big=True` for BIGINT)."""
         cls = fields.BigIntField if big else fields.IntField
         return cls(primary_key=True, **tortoise_options(kwargs))
 
     @staticmethod
-    def string(max_length: int = 255, **kwargs: Any) -> fields.CharField:
+    def string(max_length: int = 255, **kwargs: Any) -> Any:
         return fields.CharField(max_length=max_length, **tortoise_options(kwargs))
 
     @staticmethod
-    def text(**kwargs: Any) -> fields.TextField:
+    def text(**kwargs: Any) -> Any:
         return fields.TextField(**tortoise_options(kwargs))
 
     @staticmethod
-    def integer(**kwargs: Any) -> fields.IntField:
+    def integer(**kwargs: Any) -> Any:
         return fields.IntField(**tortoise_options(kwargs))
 
     @staticmethod
-    def big_integer(**kwargs: Any) -> fields.BigIntField:
+    def big_integer(**kwargs: Any) -> Any:
         return fields.BigIntField(**tortoise_options(kwargs))
 
     @staticmethod
-    def small_integer(**kwargs: Any) -> fields.SmallIntField:
+    def small_integer(**kwargs: Any) -> Any:
         return fields.SmallIntField(**tortoise_options(kwargs))
 
     @staticmethod
-    def float_(**kwargs: Any) -> fields.FloatField:
+    def float_(**kwargs: Any) -> Any:
         return fields.FloatField(**tortoise_options(kwargs))
 
     @staticmethod
-    def decimal(precision: int = 10, scale: int = 2, **kwargs: Any) -> fields.DecimalField:
+    def decimal(precision: int = 10, scale: int = 2, **kwargs: Any) -> Any:
         return fields.DecimalField(
             max_digits=precision, decimal_places=scale, **tortoise_options(kwargs)
         )
 
     @staticmethod
-    def boolean(**kwargs: Any) -> fields.BooleanField:
+    def boolean(**kwargs: Any) -> Any:
         return fields.BooleanField(**tortoise_options(kwargs))
 
     @staticmethod
-    def datetime(
-        auto_now: bool = False, auto_now_add: bool = False, **kwargs: Any
-    ) -> fields.DatetimeField:
+    def datetime(auto_now: bool = False, auto_now_add: bool = False, **kwargs: Any) -> Any:
         return fields.DatetimeField(
             auto_now=auto_now, auto_now_add=auto_now_add, **tortoise_options(kwargs)
         )
 
     @staticmethod
-    def date(**kwargs: Any) -> fields.DateField:
+    def date(**kwargs: Any) -> Any:
         return fields.DateField(**tortoise_options(kwargs))
 
     @staticmethod
-    def time(**kwargs: Any) -> fields.TimeField:
+    def time(**kwargs: Any) -> Any:
         return fields.TimeField(**tortoise_options(kwargs))
 
     @staticmethod
-    def json(**kwargs: Any) -> fields.JSONField[Any]:
+    def json(**kwargs: Any) -> Any:
         return fields.JSONField(**tortoise_options(kwargs))
 
     @staticmethod
-    def uuid(**kwargs: Any) -> fields.UUIDField:
+    def uuid(**kwargs: Any) -> Any:
         """A UUID column; `Field.uuid(primary_key=True)` defaults to `uuid4()` like Tortoise."""
         opts = tortoise_options(kwargs)
         if opts.get("primary_key") and "default" not in opts:

@@ -1,0 +1,119 @@
+"""Token lifecycle in the database: revocation, refresh rotation, and the user behind a token.
+
+Everything shared lives in the database (never in process memory), so a token revoked by one
+worker is refused by every worker on every machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+
+from core.auth.models import AbstractUser, RevokedToken, get_user_model
+from core.auth.tokens import (
+    REFRESH,
+    create_access_token,
+    create_refresh_token,
+    decode_token,
+    get_auth_config,
+    verify_token,
+)
+from core.datetime import timezone
+
+
+def _expiry(payload: dict[str, Any]) -> dt.datetime:
+    exp = payload.get("exp")
+    if isinstance(exp, int | float):
+        return dt.datetime.fromtimestamp(exp, dt.UTC)
+    return timezone.now() + get_auth_config().refresh_token_lifetime
+
+
+async def revoke_token(token: str, db: BaseDBAsyncClient | None = None) -> bool:
+    """Revoke a valid token (any type) until it expires; False if it was invalid or expired.
+
+    Revoking twice is harmless. Rows of tokens that have expired anyway are purged here.
+    """
+    payload = decode_token(token)
+    if payload is None or not isinstance(payload.get("jti"), str):
+        return False
+    await RevokedToken.objects.using(db).filter(expires_at__lt=timezone.now()).delete()
+    if await RevokedToken.objects.using(db).filter(jti=payload["jti"]).exists():
+        return True
+    with contextlib.suppress(IntegrityError):  # revoked concurrently: just as good
+        await RevokedToken.create(jti=payload["jti"], expires_at=_expiry(payload), using_db=db)
+    return True
+
+
+async def is_token_revoked(payload: dict[str, Any], db: BaseDBAsyncClient | None = None) -> bool:
+    """Whether the token with these claims was revoked (tokens without `jti` can't be)."""
+    jti = payload.get("jti")
+    if not isinstance(jti, str):
+        return False
+    return bool(await RevokedToken.objects.using(db).filter(jti=jti).exists())
+
+
+async def user_for_token(
+    payload: dict[str, Any], db: BaseDBAsyncClient | None = None
+) -> AbstractUser | None:
+    """The active user a verified token speaks for, or None.
+
+    Refused: revoked tokens, unknown or deleted users, inactive users, and tokens issued
+    before the user's password last changed.
+    """
+    user_model = get_user_model()
+    pk_field = user_model._meta.pk
+    try:
+        user_id = pk_field.to_python_value(payload.get("sub"))
+    except (TypeError, ValueError):
+        return None
+    if user_id is None or await is_token_revoked(payload, db):
+        return None
+    user = await user_model.objects.using(db).get_or_none(pk=user_id)
+    if user is None or not user.is_active:
+        return None
+    changed = user.password_changed_at
+    issued_at = payload.get("iat")
+    if changed is not None and (
+        not isinstance(issued_at, int | float) or issued_at < int(changed.timestamp())
+    ):
+        return None
+    await user.load_permissions(db)
+    return user
+
+
+def token_pair(user: AbstractUser, **claims: Any) -> dict[str, Any]:
+    """The login response body: access and refresh tokens for `user`."""
+    subject = {"sub": str(user.pk), **claims}
+    return {
+        "access_token": create_access_token(subject),
+        "refresh_token": create_refresh_token({"sub": str(user.pk)}),
+        "token_type": "bearer",
+        "expires_in": get_auth_config().access_token_expire_minutes * 60,
+    }
+
+
+async def rotate_refresh_token(
+    refresh_token: str, db: BaseDBAsyncClient | None = None
+) -> dict[str, Any] | None:
+    """A new token pair for a valid refresh token, or None.
+
+    With rotation on (the default) the used refresh token is revoked in the same step, by
+    inserting its `jti` under a unique constraint: of two concurrent uses, exactly one wins.
+    """
+    payload = verify_token(refresh_token, token_type=REFRESH)
+    if payload is None:
+        return None
+    user = await user_for_token(payload, db)
+    if user is None:
+        return None
+    if not get_auth_config().rotate_refresh_tokens:
+        return {**token_pair(user), "refresh_token": refresh_token}
+    try:
+        await RevokedToken.create(jti=payload["jti"], expires_at=_expiry(payload), using_db=db)
+    except IntegrityError:  # already used: a replayed or concurrent refresh
+        return None
+    return token_pair(user)

@@ -1,0 +1,356 @@
+"""Access and refresh tokens: signed JWTs (joserfc) behind a pluggable, registered backend.
+
+`configure_auth` fixes the secret, lifetimes and claims once at startup; `create_access_token`,
+`create_refresh_token`, `verify_token` and `decode_token` delegate to the active backend, which
+`register_token_backend` replaces (the guide's `CustomJWTBackend`). Verification never raises:
+anything but a valid token of the expected type gives None. Revocation (by `jti`) lives in the
+database layer, which must check it in addition to `verify_token`.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, ClassVar, Final
+
+from joserfc import jwt
+from joserfc.errors import InvalidClaimError
+from joserfc.jwk import OctKey
+
+from core.auth.hashers import set_default_password_hasher
+from core.config import get_settings
+from core.exceptions import ImproperlyConfigured
+
+__all__ = [
+    "ACCESS",
+    "MAX_TOKEN_LENGTH",
+    "REFRESH",
+    "AuthConfig",
+    "JWTBackend",
+    "TokenBackend",
+    "configure_auth",
+    "create_access_token",
+    "create_refresh_token",
+    "decode_token",
+    "get_auth_config",
+    "get_token_backend",
+    "register_token_backend",
+    "reset_auth_config",
+    "reset_token_backends",
+    "unregister_token_backend",
+    "verify_token",
+]
+
+ACCESS: Final = "access"
+REFRESH: Final = "refresh"
+#: Longer strings are refused before any parsing: real tokens are a few hundred bytes.
+MAX_TOKEN_LENGTH = 8 * 1024
+#: The HMAC algorithms the default backend signs with; others need a custom TokenBackend.
+SUPPORTED_ALGORITHMS = ("HS256", "HS384", "HS512")
+#: Claims the backend sets itself; a caller's payload cannot override them.
+RESERVED_CLAIMS = frozenset({"type", "iat", "exp", "jti", "iss", "aud"})
+#: How far in the future an `iat` may lie (clock skew between servers); `exp` gets no leeway.
+IAT_CLOCK_SKEW_SECONDS = 30
+_MIN_PRODUCTION_SECRET_LENGTH = 32
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """The token and password settings `configure_auth` fixed, read by the token functions."""
+
+    secret_key: str = field(repr=False)
+    access_token_expire_minutes: int
+    refresh_token_expire_days: int
+    password_hasher: str
+    algorithm: str
+    issuer: str | None
+    audience: str | None
+    rotate_refresh_tokens: bool
+
+    @property
+    def access_token_lifetime(self) -> timedelta:
+        return timedelta(minutes=self.access_token_expire_minutes)
+
+    @property
+    def refresh_token_lifetime(self) -> timedelta:
+        return timedelta(days=self.refresh_token_expire_days)
+
+
+_config: AuthConfig | None = None
+
+
+def _build_config(
+    secret_key: str | None = None,
+    access_token_expire_minutes: int | None = None,
+    refresh_token_expire_days: int | None = None,
+    password_hasher: str | None = None,
+    algorithm: str | None = None,
+    issuer: str | None = None,
+    audience: str | None = None,
+    rotate_refresh_tokens: bool | None = None,
+) -> AuthConfig:
+    """An AuthConfig from the given values, the rest from the settings, checked for safety."""
+    settings = get_settings()
+    config = AuthConfig(
+        secret_key=settings.secret_key if secret_key is None else secret_key,
+        access_token_expire_minutes=settings.auth_access_token_expire_minutes
+        if access_token_expire_minutes is None
+        else access_token_expire_minutes,
+        refresh_token_expire_days=settings.auth_refresh_token_expire_days
+        if refresh_token_expire_days is None
+        else refresh_token_expire_days,
+        password_hasher=password_hasher or settings.auth_password_hasher,
+        algorithm=algorithm or settings.auth_algorithm,
+        issuer=settings.auth_issuer if issuer is None else issuer,
+        audience=settings.auth_audience if audience is None else audience,
+        rotate_refresh_tokens=settings.auth_rotate_refresh_tokens
+        if rotate_refresh_tokens is None
+        else rotate_refresh_tokens,
+    )
+    if not config.secret_key:
+        raise ImproperlyConfigured("The auth secret key is empty: set SECRET_KEY")
+    if settings.is_production and len(config.secret_key) < _MIN_PRODUCTION_SECRET_LENGTH:
+        raise ImproperlyConfigured(
+            f"The auth secret key is too short for production: use at least "
+            f"{_MIN_PRODUCTION_SECRET_LENGTH} random characters"
+        )
+    if config.algorithm not in SUPPORTED_ALGORITHMS:
+        raise ImproperlyConfigured(
+            f"Unsupported token algorithm {config.algorithm!r}: the default backend signs with "
+            f"{', '.join(SUPPORTED_ALGORITHMS)}; register a TokenBackend for other algorithms"
+        )
+    if config.access_token_expire_minutes <= 0 or config.refresh_token_expire_days <= 0:
+        raise ImproperlyConfigured("Token lifetimes must be positive")
+    return config
+
+
+def configure_auth(
+    secret_key: str | None = None,
+    access_token_expire_minutes: int | None = None,
+    refresh_token_expire_days: int | None = None,
+    password_hasher: str | None = None,
+    algorithm: str | None = None,
+    issuer: str | None = None,
+    audience: str | None = None,
+    rotate_refresh_tokens: bool | None = None,
+) -> AuthConfig:
+    """Fix the token settings and the default password hasher; omitted values come from Settings."""
+    global _config
+    config = _build_config(
+        secret_key,
+        access_token_expire_minutes,
+        refresh_token_expire_days,
+        password_hasher,
+        algorithm,
+        issuer,
+        audience,
+        rotate_refresh_tokens,
+    )
+    _config = config
+    set_default_password_hasher(config.password_hasher)
+    return config
+
+
+def get_auth_config() -> AuthConfig:
+    """The configuration `configure_auth` set, else one read from the current Settings."""
+    return _config if _config is not None else _build_config()
+
+
+def reset_auth_config() -> None:
+    """Forget `configure_auth`: settings are read again and the hasher default follows them."""
+    global _config
+    _config = None
+    set_default_password_hasher(None)
+
+
+class TokenBackend:
+    """Base class for token backends: set `name`, implement `create_token` and `decode_token`."""
+
+    name: ClassVar[str] = ""
+
+    def create_token(
+        self,
+        payload: dict[str, Any],
+        token_type: str = ACCESS,
+        expires_delta: timedelta | None = None,
+    ) -> str:
+        """A signed token carrying `payload`, of `token_type`, expiring after `expires_delta`."""
+        raise NotImplementedError("subclasses of TokenBackend must provide create_token()")
+
+    def decode_token(self, token: str) -> dict[str, Any] | None:
+        """The claims of a valid, unexpired token of any type; None for anything else."""
+        raise NotImplementedError("subclasses of TokenBackend must provide decode_token()")
+
+    def verify_token(self, token: str, token_type: str = ACCESS) -> dict[str, Any] | None:
+        """The claims of a valid token whose `type` is `token_type`; None for anything else."""
+        payload = self.decode_token(token)
+        if payload is None or payload.get("type") != token_type:
+            return None
+        return payload
+
+
+class _ClaimsRegistry(jwt.JWTClaimsRegistry):
+    """joserfc's claim checks, with a little clock skew for `iat` only and a string `type`."""
+
+    def validate_iat(self, value: object) -> None:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            raise InvalidClaimError("iat", "Claim 'iat' must be a NumericDate value")
+        if value > self.now + IAT_CLOCK_SKEW_SECONDS:
+            raise InvalidClaimError("iat", "The token was issued in the future")
+
+    def validate_type(self, value: object) -> None:
+        if not isinstance(value, str):
+            raise InvalidClaimError("type", "Claim 'type' must be a string")
+        self.check_value("type", value)
+
+
+@functools.lru_cache(maxsize=8)
+def _signing_key(secret_key: str) -> OctKey:
+    return OctKey.import_key(secret_key)
+
+
+class JWTBackend(TokenBackend):
+    """The default backend: HMAC-signed JWTs through joserfc, per the active AuthConfig."""
+
+    name = "jwt"
+
+    def create_token(
+        self,
+        payload: dict[str, Any],
+        token_type: str = ACCESS,
+        expires_delta: timedelta | None = None,
+    ) -> str:
+        """A JWT with the caller's claims plus `type`, `iat`, `exp`, `jti` (and `iss`/`aud`)."""
+        config = get_auth_config()
+        subject = payload.get("sub")
+        if not isinstance(subject, str) or not subject:
+            raise TypeError("The token payload needs a 'sub' string, e.g. {'sub': str(user.id)}")
+        if expires_delta is None:
+            refresh = token_type == REFRESH
+            expires_delta = (
+                config.refresh_token_lifetime if refresh else config.access_token_lifetime
+            )
+        now = int(time.time())
+        claims = {key: value for key, value in payload.items() if key not in RESERVED_CLAIMS}
+        claims.update(
+            type=token_type,
+            iat=now,
+            exp=now + int(expires_delta.total_seconds()),
+            jti=uuid.uuid4().hex,
+        )
+        if config.issuer is not None:
+            claims["iss"] = config.issuer
+        if config.audience is not None:
+            claims["aud"] = config.audience
+        header = {"alg": config.algorithm}
+        token = jwt.encode(header, claims, _signing_key(config.secret_key), [config.algorithm])
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise ValueError(
+                f"The token is {len(token)} characters, over the {MAX_TOKEN_LENGTH} that "
+                f"verification accepts: keep large data out of token payloads"
+            )
+        return token
+
+    def _claims_registry(self, config: AuthConfig) -> _ClaimsRegistry:
+        required: dict[str, jwt.ClaimsOption] = {
+            claim: {"essential": True} for claim in ("sub", "type", "iat", "exp", "jti")
+        }
+        if config.issuer is not None:
+            required["iss"] = {"essential": True, "value": config.issuer}
+        if config.audience is not None:
+            required["aud"] = {"essential": True, "value": config.audience}
+        return _ClaimsRegistry(None, 0, **required)
+
+    def decode_token(self, token: str) -> dict[str, Any] | None:
+        """Claims of a token signed with the configured key and algorithm, all claims checked."""
+        if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
+            return None
+        config = get_auth_config()
+        try:
+            decoded = jwt.decode(token, _signing_key(config.secret_key), [config.algorithm])
+            if decoded.header.get("alg") != config.algorithm:
+                return None
+            claims = decoded.claims
+            # RFC 7519 4.1.3: a token naming an audience is for that audience, never for us.
+            if config.audience is None and "aud" in claims:
+                return None
+            self._claims_registry(config).validate(claims)
+        except Exception:  # malformed, forged, expired, or JSON too deep: all just "invalid"
+            return None
+        return claims
+
+
+def _builtin_backends() -> dict[str, TokenBackend]:
+    return {JWTBackend.name: JWTBackend()}
+
+
+_backends: dict[str, TokenBackend] = _builtin_backends()
+_active_backend = JWTBackend.name
+
+
+def register_token_backend(backend: TokenBackend, *, activate: bool = True) -> TokenBackend:
+    """Register `backend` under its `name` and (unless activate=False) make the functions use it."""
+    global _active_backend
+    name = getattr(backend, "name", "")
+    if not isinstance(name, str) or not name:
+        raise ImproperlyConfigured(f"{type(backend).__name__} needs a `name` string")
+    _backends[name] = backend
+    if activate:
+        _active_backend = name
+    return backend
+
+
+def unregister_token_backend(name: str) -> None:
+    """Remove the backend `name` (a built-in name reverts); the active one falls back to jwt."""
+    global _active_backend
+    builtin = _builtin_backends().get(name)
+    if builtin is not None:
+        _backends[name] = builtin
+    else:
+        _backends.pop(name, None)
+    if _active_backend not in _backends:
+        _active_backend = JWTBackend.name
+
+
+def reset_token_backends() -> None:
+    """Restore the built-in registry with the JWT backend active (test isolation)."""
+    global _backends, _active_backend
+    _backends = _builtin_backends()
+    _active_backend = JWTBackend.name
+
+
+def get_token_backend(name: str | None = None) -> TokenBackend:
+    """The backend registered as `name`; None gives the active one."""
+    backend = _backends.get(_active_backend if name is None else name)
+    if backend is None:
+        known = ", ".join(sorted(_backends))
+        raise ImproperlyConfigured(f"Unknown token backend {name!r}; known backends: {known}")
+    return backend
+
+
+def create_access_token(payload: dict[str, Any], expires_delta: timedelta | None = None) -> str:
+    """A short-lived token for API requests (ACCESS_TOKEN_EXPIRE_MINUTES unless given)."""
+    return get_token_backend().create_token(payload, ACCESS, expires_delta)
+
+
+def create_refresh_token(payload: dict[str, Any], expires_delta: timedelta | None = None) -> str:
+    """A long-lived token for getting new access tokens (REFRESH_TOKEN_EXPIRE_DAYS unless given)."""
+    return get_token_backend().create_token(payload, REFRESH, expires_delta)
+
+
+def verify_token(token: str, token_type: str = ACCESS) -> dict[str, Any] | None:
+    """The payload of a valid token of `token_type`, else None; never raises."""
+    return get_token_backend().verify_token(token, token_type)
+
+
+def decode_token(token: str) -> dict[str, Any] | None:
+    """The payload of a valid token of any type, else None; never raises."""
+    return get_token_backend().decode_token(token)
