@@ -16,7 +16,7 @@ from core.auth import set_default_password_hasher
 from core.testing import isolated_database
 
 #: Tests that request one of these fixtures are marked `db` and re-run on PostgreSQL.
-DATABASE_FIXTURES = frozenset({"db"})
+DATABASE_FIXTURES = frozenset({"db", "client"})
 
 TEST_MODELS = ["tests.example_models"]
 

@@ -55,6 +55,7 @@ class ModelBackend(AuthBackend):
 
 API_KEY_PREFIX_LENGTH = 12
 _MAX_API_KEY_LENGTH = 200
+_HEX_DIGITS = frozenset("0123456789abcdef")
 
 
 def _digest(key: str) -> str:
@@ -91,8 +92,8 @@ class APIKeyBackend(AuthBackend):
         if not raw.isascii():
             return None
         prefix, dot, _ = raw.partition(".")
-        if not dot:
-            return None
+        if not dot or len(prefix) != API_KEY_PREFIX_LENGTH or not set(prefix) <= _HEX_DIGITS:
+            return None  # not a key `create_key` made; never sent to the database
         key = await APIKey.objects.using(db).get_or_none(prefix=prefix, is_active=True)
         candidate = _digest(raw)
         if key is None:

@@ -6,11 +6,10 @@ worker is refused by every worker on every machine.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from typing import Any
 
-from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 from tortoise.exceptions import IntegrityError
 
 from core.auth.models import AbstractUser, RevokedToken, get_user_model
@@ -23,6 +22,37 @@ from core.auth.tokens import (
     verify_token,
 )
 from core.datetime import timezone
+
+#: The longest `jti` the revocation table holds; longer ones (custom backends) can't be revoked.
+_MAX_JTI_LENGTH = 64
+
+
+def _jti(payload: dict[str, Any]) -> str | None:
+    """The token's `jti` if it can be stored in the revocation table, else None."""
+    jti = payload.get("jti")
+    if isinstance(jti, str) and 0 < len(jti) <= _MAX_JTI_LENGTH:
+        return jti
+    return None
+
+
+async def _insert_revocation(
+    jti: str, payload: dict[str, Any], db: BaseDBAsyncClient | None
+) -> bool:
+    """Insert the revocation row; False if this `jti` is already revoked (unique constraint).
+
+    Inside a transaction the insert runs in a savepoint: on PostgreSQL a failed statement
+    would otherwise abort the caller's whole transaction (e.g. an atomic request's).
+    """
+    client = db if db is not None else RevokedToken._choose_db(for_write=True)
+    try:
+        if isinstance(client, TransactionalDBClient):
+            async with client._in_transaction() as savepoint:
+                await RevokedToken.create(jti=jti, expires_at=_expiry(payload), using_db=savepoint)
+        else:
+            await RevokedToken.create(jti=jti, expires_at=_expiry(payload), using_db=client)
+    except IntegrityError:
+        return False
+    return True
 
 
 def _expiry(payload: dict[str, Any]) -> dt.datetime:
@@ -38,20 +68,20 @@ async def revoke_token(token: str, db: BaseDBAsyncClient | None = None) -> bool:
     Revoking twice is harmless. Rows of tokens that have expired anyway are purged here.
     """
     payload = decode_token(token)
-    if payload is None or not isinstance(payload.get("jti"), str):
+    jti = _jti(payload) if payload is not None else None
+    if payload is None or jti is None:
         return False
     await RevokedToken.objects.using(db).filter(expires_at__lt=timezone.now()).delete()
-    if await RevokedToken.objects.using(db).filter(jti=payload["jti"]).exists():
+    if await RevokedToken.objects.using(db).filter(jti=jti).exists():
         return True
-    with contextlib.suppress(IntegrityError):  # revoked concurrently: just as good
-        await RevokedToken.create(jti=payload["jti"], expires_at=_expiry(payload), using_db=db)
+    await _insert_revocation(jti, payload, db)  # False: revoked concurrently, just as good
     return True
 
 
 async def is_token_revoked(payload: dict[str, Any], db: BaseDBAsyncClient | None = None) -> bool:
     """Whether the token with these claims was revoked (tokens without `jti` can't be)."""
-    jti = payload.get("jti")
-    if not isinstance(jti, str):
+    jti = _jti(payload)
+    if jti is None:
         return False
     return bool(await RevokedToken.objects.using(db).filter(jti=jti).exists())
 
@@ -69,6 +99,10 @@ async def user_for_token(
     try:
         user_id = pk_field.to_python_value(payload.get("sub"))
     except (TypeError, ValueError):
+        return None
+    bounds = pk_field.constraints  # an integer out of the column's range is no user's id
+    low, high = bounds.get("ge", user_id), bounds.get("le", user_id)
+    if isinstance(user_id, int) and not low <= user_id <= high:
         return None
     if user_id is None or await is_token_revoked(payload, db):
         return None
@@ -112,8 +146,9 @@ async def rotate_refresh_token(
         return None
     if not get_auth_config().rotate_refresh_tokens:
         return {**token_pair(user), "refresh_token": refresh_token}
-    try:
-        await RevokedToken.create(jti=payload["jti"], expires_at=_expiry(payload), using_db=db)
-    except IntegrityError:  # already used: a replayed or concurrent refresh
+    jti = _jti(payload)
+    if jti is None:  # a token that can't be revoked can't be rotated safely
+        return None
+    if not await _insert_revocation(jti, payload, db):  # a replayed or concurrent refresh
         return None
     return token_pair(user)

@@ -1,0 +1,161 @@
+"""Exception handlers: every error is JSON `{"detail": ...}`; client errors are never a 500.
+
+422 validation (FastAPI's list, without echoing inputs such as passwords), 400 malformed JSON and
+integrity errors, 404 missing rows and unparsable ids, 503 when the database is unreachable,
+500 otherwise with the traceback logged (and shown only when DEBUG is on).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import traceback
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from tortoise.exceptions import DoesNotExist, IntegrityError, OperationalError
+from tortoise.exceptions import ValidationError as TortoiseValidationError
+
+from core.db.connection import is_connection_error
+from core.exceptions import DatabaseUnavailable
+
+logger = logging.getLogger("core.errors")
+
+
+def clean_errors(errors: Any, prefix: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Validation errors without the submitted values (never echo a password back)."""
+    cleaned = []
+    for error in errors:
+        item = {key: value for key, value in error.items() if key not in ("input", "url")}
+        item["loc"] = [*prefix, *error.get("loc", ())]
+        cleaned.append(item)
+    return jsonable_encoder(cleaned)
+
+
+async def request_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    malformed = next((e for e in errors if e.get("type") == "json_invalid"), None)
+    if malformed is not None:
+        reason = (malformed.get("ctx") or {}).get("error", "invalid JSON")
+        return JSONResponse({"detail": f"Malformed JSON body: {reason}"}, status_code=400)
+    if errors and all(tuple(e.get("loc", ()))[:1] == ("path",) for e in errors):
+        return JSONResponse({"detail": "Not found."}, status_code=404)
+    return JSONResponse({"detail": clean_errors(errors)}, status_code=422)
+
+
+async def pydantic_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """A schema validated inside a handler (`Input.model_validate(body)`): 422 like FastAPI's."""
+    assert isinstance(exc, ValidationError)
+    return JSONResponse(
+        {"detail": clean_errors(exc.errors(include_url=False), ("body",))}, status_code=422
+    )
+
+
+async def malformed_json(request: Request, exc: Exception) -> JSONResponse:
+    """`await request.json()` in a handler met a body that is not JSON (or not UTF-8)."""
+    return JSONResponse({"detail": f"Malformed JSON body: {exc}"}, status_code=400)
+
+
+async def does_not_exist(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": "Not found."}, status_code=404)
+
+
+_UNIQUE_PATTERNS = (
+    re.compile(r"UNIQUE constraint failed: \w+\.(\w+)"),  # SQLite
+    re.compile(r"Key \((\w+)\)="),  # PostgreSQL detail
+    re.compile(r"Duplicate entry .* for key '(?:\w+\.)?(\w+)'"),  # MySQL
+)
+
+
+def integrity_detail(exc: BaseException) -> Any:
+    """Name the offending field when the database says which, in FastAPI's error shape."""
+    texts = [str(exc)]
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None:
+        texts += [str(cause), str(getattr(cause, "detail", "") or "")]
+    for text in texts:
+        for pattern in _UNIQUE_PATTERNS:
+            match = pattern.search(text)
+            if match:
+                field = match.group(1)
+                return [
+                    {
+                        "loc": ["body", field],
+                        "msg": f"A row with this {field} already exists.",
+                        "type": "unique",
+                    }
+                ]
+    if any("foreign key" in t.lower() for t in texts):
+        return "A related object does not exist."
+    if any("not null" in t.lower() or "null value" in t.lower() for t in texts):
+        return "A required value is missing."
+    return "The request conflicts with existing data."
+
+
+async def integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": integrity_detail(exc)}, status_code=400)
+
+
+async def model_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """A Tortoise field validator refused a value (e.g. a string over max_length)."""
+    return JSONResponse({"detail": str(exc)}, status_code=400)
+
+
+def _is_data_error(exc: BaseException) -> bool:
+    """A value the database cannot store (number out of range, bad text encoding...)."""
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover
+        return False
+    cause = exc.__cause__ or exc.__context__
+    return isinstance(exc, asyncpg.DataError) or isinstance(cause, asyncpg.DataError)
+
+
+def database_unavailable_response() -> JSONResponse:
+    return JSONResponse(
+        {"detail": "The database is unavailable; try again shortly."},
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
+
+
+async def operational_error(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, DatabaseUnavailable) or is_connection_error(exc):
+        logger.error("database unavailable: %s", exc)
+        return database_unavailable_response()
+    if _is_data_error(exc):
+        return JSONResponse({"detail": "A value is out of range for its field."}, status_code=400)
+    return await server_error(request, exc)
+
+
+async def server_error(request: Request, exc: Exception) -> JSONResponse:
+    if is_connection_error(exc):
+        logger.error("database unavailable: %s", exc)
+        return database_unavailable_response()
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    body: dict[str, Any] = {"detail": "Internal Server Error"}
+    if request.app.debug:
+        body["traceback"] = traceback.format_exception(exc)
+    return JSONResponse(body, status_code=500)
+
+
+def install_exception_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, request_validation_error)
+    app.add_exception_handler(ValidationError, pydantic_validation_error)
+    app.add_exception_handler(json.JSONDecodeError, malformed_json)
+    app.add_exception_handler(UnicodeDecodeError, malformed_json)
+    app.add_exception_handler(DoesNotExist, does_not_exist)
+    app.add_exception_handler(IntegrityError, integrity_error)
+    app.add_exception_handler(TortoiseValidationError, model_validation_error)
+    app.add_exception_handler(OperationalError, operational_error)
+    app.add_exception_handler(DatabaseUnavailable, operational_error)
+    app.add_exception_handler(ConnectionError, operational_error)
+    app.add_exception_handler(OSError, operational_error)
+    app.add_exception_handler(TimeoutError, operational_error)
+    app.add_exception_handler(Exception, server_error)

@@ -1,0 +1,35 @@
+"""Views: APIView, the ViewSets, `@action`, pagination and filtering."""
+
+from __future__ import annotations
+
+from core.views.base import APIView, View
+from core.views.decorators import action
+from core.views.errors import BadRequest, NotAuthenticated, NotFound, PermissionDenied
+from core.views.generics import GenericViewSet
+from core.views.mixins import (
+    CreateModelMixin,
+    DestroyModelMixin,
+    ListModelMixin,
+    RetrieveModelMixin,
+    UpdateModelMixin,
+)
+from core.views.viewsets import ModelViewSet, ReadOnlyModelViewSet, ViewSet
+
+__all__ = [
+    "APIView",
+    "BadRequest",
+    "CreateModelMixin",
+    "DestroyModelMixin",
+    "GenericViewSet",
+    "ListModelMixin",
+    "ModelViewSet",
+    "NotAuthenticated",
+    "NotFound",
+    "PermissionDenied",
+    "ReadOnlyModelViewSet",
+    "RetrieveModelMixin",
+    "UpdateModelMixin",
+    "View",
+    "ViewSet",
+    "action",
+]

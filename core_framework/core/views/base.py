@@ -1,0 +1,139 @@
+"""`View`: one instance per request, holding the request, action and user; and `APIView`."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+from fastapi import Depends, HTTPException, Request
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from core.auth.request import authenticate_request
+from core.permissions import AllowAny, Permission, resolve_permissions
+from core.views.dependencies import request_db
+from core.views.errors import NotAuthenticated, PermissionDenied
+
+
+async def _allows(result: Any) -> bool:
+    """A permission's verdict, whether its check was written sync or async."""
+    if inspect.isawaitable(result):
+        result = await result
+    return bool(result)
+
+
+class View:
+    """What every view shares: authentication and the permission checks (DRF semantics)."""
+
+    #: Checked before every action unless `permission_classes_by_action` names the action.
+    permission_classes: ClassVar[Sequence[Any]] = (AllowAny,)
+    permission_classes_by_action: ClassVar[dict[str, Sequence[Any]]] = {}
+    tags: ClassVar[Sequence[str] | None] = None
+
+    request: Request
+    action: str
+    kwargs: dict[str, Any]
+    user: Any
+
+    def __init__(self) -> None:
+        self.kwargs = {}
+        self.user = None
+
+    def get_permissions(self) -> list[Permission]:
+        """The permissions of the current action: by action, then the action's own, then the class's."""
+        by_action = self.permission_classes_by_action.get(self.action)
+        if by_action is not None:
+            return resolve_permissions(by_action)
+        handler = getattr(type(self), self.action, None)
+        info = getattr(handler, "action_info", None)
+        if info is not None and info.permission_classes is not None:
+            return resolve_permissions(info.permission_classes)
+        return resolve_permissions(self.permission_classes)
+
+    def permission_denied(self, permission: Permission | None = None) -> Exception:
+        """401 for anonymous users (they may log in), 403 for authenticated ones."""
+        if self.user is None:
+            return NotAuthenticated()
+        message = getattr(permission, "message", None)
+        return PermissionDenied(message) if message else PermissionDenied()
+
+    async def check_permissions(self, request: Request) -> None:
+        for permission in self.get_permissions():
+            if not await _allows(permission.has_permission(request, self)):
+                raise self.permission_denied(permission)
+
+    async def check_object_permissions(self, request: Request, obj: Any) -> None:
+        for permission in self.get_permissions():
+            if not await _allows(permission.has_object_permission(request, self, obj)):
+                raise self.permission_denied(permission)
+
+    async def initial(self, request: Request, db: BaseDBAsyncClient) -> None:
+        """Authenticate, then check permissions; runs before the body is parsed."""
+        self.request = request
+        self.user = await authenticate_request(request, db)
+        await self.check_permissions(request)
+
+    @classmethod
+    def authorizer(cls, action: str | None) -> Callable[..., Any]:
+        """A FastAPI dependency that builds the view for `action` and lets the request in.
+
+        `action=None` names the action after the request's method (`get`, `post`, ...).
+        """
+
+        async def authorize(
+            request: Request,
+            db: BaseDBAsyncClient = Depends(request_db, scope="function"),
+        ) -> View:
+            view = cls()
+            view.action = action or request.method.lower()
+            view.kwargs = dict(request.path_params)
+            await view.initial(request, db)
+            return view
+
+        authorize.__name__ = f"authorize_{cls.__name__}_{action}"
+        return authorize
+
+
+HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def _accepts(handler: Callable[..., Any], name: str) -> bool:
+    params = inspect.signature(handler).parameters.values()
+    return any(p.name == name or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+
+
+class APIView(View):
+    """A class with `get`/`post`/... methods; `as_route(path)` gives FastAPI its endpoint.
+
+    ```python
+    app.add_api_route("/health", HealthView.as_route("/health")[1], methods=["GET"])
+    ```
+    Handlers are called as `handler(request, db=db, **path_params)`; `db` only if they take it.
+    """
+
+    @classmethod
+    def allowed_methods(cls) -> list[str]:
+        return [method.upper() for method in HTTP_METHODS if hasattr(cls, method)]
+
+    @classmethod
+    def as_route(cls, path: str) -> tuple[str, Callable[..., Any]]:
+        """`(path, endpoint)`: the endpoint dispatches on the request's method."""
+
+        authorize = cls.authorizer(None)
+
+        async def endpoint(
+            request: Request,
+            view: View = Depends(authorize),
+            db: BaseDBAsyncClient = Depends(request_db, scope="function"),
+        ) -> Any:
+            handler = getattr(view, request.method.lower(), None)
+            if handler is None:
+                raise HTTPException(status_code=405, detail="Method Not Allowed")
+            kwargs = dict(request.path_params)
+            if _accepts(handler, "db"):
+                kwargs["db"] = db
+            return await handler(request, **kwargs)
+
+        endpoint.__name__ = cls.__name__
+        endpoint.__doc__ = cls.__doc__
+        return path, endpoint

@@ -1,0 +1,64 @@
+"""`@action`: extra routes on a ViewSet, as in DRF."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class ActionInfo:
+    """What `@action` recorded about a method: how to route and document it."""
+
+    name: str
+    methods: tuple[str, ...]
+    detail: bool
+    url_path: str
+    permission_classes: tuple[Any, ...] | None
+    input_schema: type[BaseModel] | None
+    output_schema: type[BaseModel] | None
+    status_code: int | None
+    summary: str | None
+
+
+def action(
+    methods: Iterable[str] = ("GET",),
+    detail: bool = False,
+    permission_classes: Iterable[Any] | None = None,
+    url_path: str | None = None,
+    input_schema: type[BaseModel] | None = None,
+    output_schema: type[BaseModel] | None = None,
+    status_code: int | None = None,
+) -> Callable[[F], F]:
+    """Route a ViewSet method at `/<prefix>/<name>/` (or `/<prefix>/{id}/<name>/` with `detail`).
+
+    With `input_schema` the body is validated and passed as `data=`; with `output_schema`
+    the return value is validated and documented as the response model.
+    """
+
+    def decorate(func: F) -> F:
+        func.action_info = ActionInfo(  # type: ignore[attr-defined]
+            name=func.__name__,
+            methods=tuple(m.upper() for m in methods),
+            detail=detail,
+            url_path=(url_path or func.__name__).strip("/"),
+            permission_classes=tuple(permission_classes)
+            if permission_classes is not None
+            else None,
+            input_schema=input_schema,
+            output_schema=output_schema,
+            status_code=status_code,
+            summary=None,
+        )
+        return func
+
+    return decorate
+
+
+def get_action_info(func: Any) -> ActionInfo | None:
+    return getattr(func, "action_info", None)

@@ -1,0 +1,163 @@
+"""CRUD behaviour as small mixins with hooks, in the manner of DRF's `mixins.py`.
+
+Hooks users override: `perform_create_validation(data, db) -> data`, `after_create(obj, db)`,
+the same pair for update, `before_destroy(obj, db)` and `after_destroy(obj, db)`.
+Only the input schema's fields (and what the hooks add) are ever written to a model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import Request
+from pydantic import BaseModel
+from starlette.responses import Response
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from core.permissions import owner_field_of
+from core.views.pagination import envelope, page_links
+from core.views.serialization import JSONBytesResponse
+
+
+def _as_dict(data: BaseModel | dict[str, Any] | None, partial: bool) -> dict[str, Any]:
+    if data is None:
+        return {}
+    if isinstance(data, BaseModel):
+        return data.model_dump(exclude_unset=partial)
+    return dict(data)
+
+
+class ListModelMixin:
+    """GET /prefix/: the filtered, ordered, paginated rows."""
+
+    async def list(self: Any, request: Request, db: BaseDBAsyncClient, **kwargs: Any) -> Response:
+        queryset = self.filter_queryset(await self.resolve_queryset(db))
+        serializer = self.get_output_serializer()
+        page = self.get_page_request()
+        if page is None:
+            return JSONBytesResponse(serializer.dump_many(await self.fetch_rows(queryset)))
+        count = await queryset.count()
+        self.check_page(page, count)
+        rows = await self.fetch_rows(queryset.offset(page.offset).limit(page.size))
+        next_url, previous_url = page_links(request.url, page, count)
+        return JSONBytesResponse(
+            envelope(count, next_url, previous_url, serializer.dump_many(rows))
+        )
+
+    async def fetch_rows(self: Any, queryset: Any) -> Sequence[Any]:
+        """Plain rows when the output schema is only columns (no model instances), else objects."""
+        columns = self.get_output_serializer().row_columns
+        if columns is not None:
+            return list(await queryset.values(*columns))
+        return list(await queryset)
+
+
+class RetrieveModelMixin:
+    """GET /prefix/{id}/."""
+
+    async def retrieve(
+        self: Any, request: Request, db: BaseDBAsyncClient, **kwargs: Any
+    ) -> Response:
+        obj = await self.get_object(db, **kwargs)
+        return self.get_output_serializer().response(obj)
+
+
+class CreateModelMixin:
+    """POST /prefix/: validate, check uniqueness, run the hooks, save, 201."""
+
+    async def create(
+        self: Any,
+        request: Request,
+        db: BaseDBAsyncClient,
+        data: BaseModel | dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Response:
+        values = _as_dict(data, partial=False)
+        await self.check_unique_fields(values, db)
+        values = await self.perform_create_validation(values, db)
+        obj = await self.perform_create(values, db)
+        await self.after_create(obj, db)
+        return self.get_output_serializer().response(obj, status_code=201)
+
+    async def perform_create_validation(
+        self: Any, data: dict[str, Any], db: BaseDBAsyncClient
+    ) -> dict[str, Any]:
+        """Hook: check or transform the validated data before the object is created."""
+        return data
+
+    async def perform_create(self: Any, data: dict[str, Any], db: BaseDBAsyncClient) -> Any:
+        """Build and save the object; the owner field is set to the user when left unset."""
+        obj = self.model(**data)
+        owner = owner_field_of(self, obj) if self.user is not None else None
+        if owner is not None and owner not in data and getattr(obj, owner, None) is None:
+            setattr(obj, owner, self.user.pk)
+        await obj.save(db)
+        return obj
+
+    async def after_create(self: Any, obj: Any, db: BaseDBAsyncClient) -> None:
+        """Hook: side effects once the object exists (same transaction)."""
+
+
+class UpdateModelMixin:
+    """PUT and PATCH /prefix/{id}/."""
+
+    async def update(
+        self: Any,
+        request: Request,
+        db: BaseDBAsyncClient,
+        data: BaseModel | dict[str, Any] | None = None,
+        partial: bool = False,
+        **kwargs: Any,
+    ) -> Response:
+        obj = await self.get_object(db, **kwargs)
+        values = _as_dict(data, partial=partial)
+        await self.check_unique_fields(values, db, instance=obj)
+        values = await self.perform_update_validation(values, db)
+        await self.perform_update(obj, values, db)
+        await self.after_update(obj, db)
+        return self.get_output_serializer().response(obj)
+
+    async def partial_update(
+        self: Any,
+        request: Request,
+        db: BaseDBAsyncClient,
+        data: BaseModel | dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Response:
+        return await self.update(request, db, data=data, partial=True, **kwargs)
+
+    async def perform_update_validation(
+        self: Any, data: dict[str, Any], db: BaseDBAsyncClient
+    ) -> dict[str, Any]:
+        """Hook: check or transform the validated data before the object is updated."""
+        return data
+
+    async def perform_update(
+        self: Any, obj: Any, data: dict[str, Any], db: BaseDBAsyncClient
+    ) -> None:
+        for name, value in data.items():
+            setattr(obj, name, value)
+        await obj.save(db)
+
+    async def after_update(self: Any, obj: Any, db: BaseDBAsyncClient) -> None:
+        """Hook: side effects once the object is updated (same transaction)."""
+
+
+class DestroyModelMixin:
+    """DELETE /prefix/{id}/: 204."""
+
+    async def destroy(
+        self: Any, request: Request, db: BaseDBAsyncClient, **kwargs: Any
+    ) -> Response:
+        obj = await self.get_object(db, **kwargs)
+        await self.before_destroy(obj, db)
+        await obj.delete(db)
+        await self.after_destroy(obj, db)
+        return Response(status_code=204)
+
+    async def before_destroy(self: Any, obj: Any, db: BaseDBAsyncClient) -> None:
+        """Hook: runs before the row is deleted (raise to refuse)."""
+
+    async def after_destroy(self: Any, obj: Any, db: BaseDBAsyncClient) -> None:
+        """Hook: runs after the row is deleted (same transaction)."""

@@ -1,0 +1,239 @@
+"""Turn a ViewSet into plain FastAPI routes with real signatures, so `/docs` is exact.
+
+Each route's endpoint takes the typed path parameter, the validated body and the typed query
+parameters as FastAPI parameters; a dependency builds the view, authenticates the request and
+checks permissions before the body is read.
+"""
+
+from __future__ import annotations
+
+import inspect
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Annotated, Any
+
+from fastapi import Body, Depends, Path, Request
+from pydantic import BaseModel, create_model
+from starlette.responses import Response
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from core.views.decorators import ActionInfo, get_action_info
+from core.views.dependencies import request_db
+from core.views.filters import query_signature
+from core.views.generics import GenericViewSet
+
+# action -> (HTTP method, detail, status code)
+CRUD_ACTIONS: dict[str, tuple[str, bool, int]] = {
+    "list": ("GET", False, 200),
+    "create": ("POST", False, 201),
+    "retrieve": ("GET", True, 200),
+    "update": ("PUT", True, 200),
+    "partial_update": ("PATCH", True, 200),
+    "destroy": ("DELETE", True, 204),
+}
+_SUMMARIES = {
+    "list": "List {plural}",
+    "create": "Create {name}",
+    "retrieve": "Get {name}",
+    "update": "Update {name}",
+    "partial_update": "Partially update {name}",
+    "destroy": "Delete {name}",
+}
+_INT_RANGES = {"IntField": 2**31 - 1, "BigIntField": 2**63 - 1, "SmallIntField": 2**15 - 1}
+
+
+@dataclass
+class RouteSpec:
+    """Everything `APIRouter.add_api_route` needs for one action."""
+
+    path: str
+    endpoint: Callable[..., Any]
+    methods: list[str]
+    name: str
+    status_code: int
+    response_model: Any = None
+    summary: str | None = None
+    description: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _param(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
+    )
+
+
+def lookup_parameter(view: type[GenericViewSet]) -> inspect.Parameter:
+    """The `{id}` path parameter, typed from the model field (so docs and 404s are right)."""
+    name = view.get_lookup_field()
+    model_field = view.model._meta.fields_map[name]
+    python_type = getattr(model_field, "field_type", str)
+    limit = _INT_RANGES.get(type(model_field).__name__)
+    if python_type is int:
+        bound = limit or 2**63 - 1
+        annotation: Any = Annotated[int, Path(ge=-bound - 1, le=bound)]
+    elif python_type is uuid.UUID:
+        annotation = Annotated[uuid.UUID, Path()]
+    else:
+        max_length = getattr(model_field, "max_length", None) or 255
+        annotation = Annotated[str, Path(max_length=max_length)]
+    return _param(name, annotation)
+
+
+@cache
+def page_model(schema: type[BaseModel]) -> type[BaseModel]:
+    """`{"count", "next", "previous", "results": [schema]}` for the docs."""
+    return create_model(
+        f"Paginated{schema.__name__}",
+        count=(int, ...),
+        next=(str | None, None),
+        previous=(str | None, None),
+        results=(list[schema], ...),  # type: ignore[valid-type]
+    )
+
+
+def _finish(view: Any, result: Any, info: ActionInfo | None, status_code: int) -> Any:
+    """Responses pass through; declared output schemas serialize; anything else is JSON as is."""
+    if isinstance(result, Response):
+        return result
+    schema = info.output_schema if info is not None else view.output_schema
+    if schema is None:
+        if status_code != 200 and result is not None:
+            from fastapi.encoders import jsonable_encoder
+            from fastapi.responses import JSONResponse
+
+            return JSONResponse(jsonable_encoder(result), status_code=status_code)
+        return result
+    from core.views.generics import _serializer
+
+    serializer = _serializer(schema, getattr(view, "model", None))
+    if isinstance(result, list | tuple):
+        from core.views.serialization import JSONBytesResponse
+
+        return JSONBytesResponse(serializer.dump_many(result), status_code=status_code)
+    return serializer.response(result, status_code=status_code)
+
+
+def make_endpoint(
+    view_cls: type[GenericViewSet],
+    action: str,
+    path_param: inspect.Parameter | None,
+    body: type[BaseModel] | None,
+    query: list[inspect.Parameter],
+    info: ActionInfo | None,
+    status_code: int,
+) -> Callable[..., Any]:
+    """An endpoint whose signature FastAPI reads: path, body and query parameters, typed."""
+    path_name = path_param.name if path_param is not None else None
+    query_names = [param.name for param in query]
+
+    async def endpoint(request: Request, **params: Any) -> Any:
+        view = params.pop("view_")
+        db = params.pop("db_")
+        kwargs: dict[str, Any] = {}
+        if path_name is not None:
+            kwargs[path_name] = params.pop(path_name)
+            view.kwargs = dict(kwargs)
+        if body is not None:
+            kwargs["data"] = params.pop("data")
+        view.query = {name: params[name] for name in query_names}
+        result = await getattr(view, action)(request, db, **kwargs)
+        return _finish(view, result, info, status_code)
+
+    parameters = [
+        inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
+        _param("view_", Any, Depends(view_cls.authorizer(action))),
+        _param("db_", BaseDBAsyncClient, Depends(request_db, scope="function")),
+    ]
+    if path_param is not None:
+        parameters.append(path_param)
+    if body is not None:
+        parameters.append(_param("data", body, Body()))
+    parameters.extend(query)
+    endpoint.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    endpoint.__name__ = f"{view_cls.__name__}.{action}"
+    handler = getattr(view_cls, action)
+    endpoint.__doc__ = inspect.getdoc(handler) if info is not None else None
+    return endpoint
+
+
+def viewset_routes(view_cls: type[GenericViewSet], prefix: str, basename: str) -> list[RouteSpec]:
+    """The routes of the guide's tables: `prefix/`, `prefix/{id}/` and `@action` paths."""
+    prefix = prefix.rstrip("/")
+    has_model = getattr(view_cls, "model", None) is not None
+    lookup = lookup_parameter(view_cls) if has_model else None
+    detail_path = f"{prefix}/{{{lookup.name}}}" if lookup is not None else None
+    name = view_cls.model.__name__ if has_model else basename
+    specs: list[RouteSpec] = []
+
+    for attr in dir(view_cls):
+        info = get_action_info(getattr(view_cls, attr, None))
+        if info is None:
+            continue
+        if info.detail and detail_path is None:
+            raise TypeError(f"{view_cls.__name__}.{attr}: detail actions need a `model`")
+        base = detail_path if info.detail else prefix
+        status = info.status_code or 200
+        specs.append(
+            RouteSpec(
+                path=f"{base}/{info.url_path}/",
+                endpoint=make_endpoint(
+                    view_cls,
+                    attr,
+                    lookup if info.detail else None,
+                    info.input_schema,
+                    [],
+                    info,
+                    status,
+                ),
+                methods=list(info.methods),
+                name=f"{basename}-{info.url_path}",
+                status_code=status,
+                response_model=info.output_schema,
+                summary=attr.replace("_", " ").capitalize(),
+            )
+        )
+    # Collection actions before `{id}` routes, so /posts/featured/ is never taken for an id.
+    specs.sort(key=lambda spec: detail_path is not None and spec.path.startswith(detail_path + "/"))
+
+    if not has_model:
+        return specs
+    output = view_cls.output_schema
+    for action, (method, detail, status) in CRUD_ACTIONS.items():
+        if not callable(getattr(view_cls, action, None)):
+            continue
+        body = None
+        if action in ("create", "update"):
+            body = view_cls.input_schema
+        elif action == "partial_update":
+            body = view_cls.get_partial_input_schema()
+        query: list[inspect.Parameter] = []
+        response_model: Any = output
+        if action == "list":
+            query = query_signature(
+                view_cls.get_filter_params(),
+                bool(view_cls.search_fields),
+                bool(view_cls.ordering_fields),
+                bool(view_cls.page_size),
+            )
+            if output is not None:
+                response_model = page_model(output) if view_cls.page_size else list[output]  # type: ignore[valid-type]
+        if action == "destroy":
+            response_model = None
+        path = f"{detail_path}/" if detail else f"{prefix}/"
+        specs.append(
+            RouteSpec(
+                path=path,
+                endpoint=make_endpoint(
+                    view_cls, action, lookup if detail else None, body, query, None, status
+                ),
+                methods=[method],
+                name=f"{basename}-{action}",
+                status_code=status,
+                response_model=response_model,
+                summary=_SUMMARIES[action].format(name=name, plural=f"{name}s"),
+            )
+        )
+    return specs
