@@ -153,7 +153,11 @@ class _Not(Permission):
         return not await _resolve(self.inner.has_permission(request, view))
 
     async def has_object_permission(self, request: Any, view: Any, obj: Any) -> bool:
-        return not await _resolve(self.inner.has_object_permission(request, view, obj))
+        """Denied only where the inner permission would grant the object (both its checks)."""
+        return not (
+            await _resolve(self.inner.has_permission(request, view))
+            and await _resolve(self.inner.has_object_permission(request, view, obj))
+        )
 
     def checks_objects(self) -> bool:
         return self.inner.checks_objects()

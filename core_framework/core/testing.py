@@ -64,7 +64,7 @@ async def app_client(
     async with LifespanManager(app) as manager:
         if fresh_schema:
             await recreate_schema(app_database())
-        transport = httpx.ASGITransport(app=manager.app)
+        transport = httpx.ASGITransport(app=manager.app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
             yield client
 

@@ -59,7 +59,8 @@ def field_for_sql_type(
         return None
     name = " ".join(match.group(1).upper().split())
     args = [int(a) for a in (match.group(2) or "").replace(" ", "").split(",") if a]
-    options: dict[str, Any] = {"null": nullable}
+    options = {key: value for key, value in options.items() if value not in (None, False)}
+    options["null"] = nullable
     if default is not None:
         options["default"] = default
     if name in _STRINGS:

@@ -1,0 +1,369 @@
+"""`core makemigrations/migrate/...` on Tortoise's native migration engine.
+
+Tortoise's loader, graph, autodetector, writer, recorder and schema editors do the work. The
+one thing done differently from `tortoise.migrations.api.migrate` is how each migration is
+run: under a database lock (see `core.migrations.locking`) and, where DDL is transactional,
+in one transaction together with its row in the history table, so two processes never apply
+a migration twice and a failed migration leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from tortoise.apps import Apps
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.context import TortoiseContext, require_context
+from tortoise.migrations.autodetector import MigrationAutodetector
+from tortoise.migrations.executor import MigrationExecutor
+from tortoise.migrations.graph import MigrationKey
+from tortoise.migrations.migration import Migration as TortoiseMigration
+from tortoise.migrations.recorder import MigrationRecorder
+from tortoise.migrations.schema_editor.base import BaseSchemaEditor
+from tortoise.migrations.schema_generator.state import State
+from tortoise.migrations.writer import format_migration_name
+
+from core.db.connection import connect
+from core.db.schema import drop_all_tables
+from core.migrations.exceptions import MigrationError
+from core.migrations.locking import locked_transaction, runs_in_transaction, session_lock
+from core.migrations.project import Project
+from core.migrations.sqlite import SqliteSchemaEditor
+
+#: Called as `progress(event, migration_name)`; events: apply, applied, skip, rollback, rolled_back.
+Progress = Callable[[str, str], object]
+
+_NUMBER = re.compile(r"^(\d{4})_")
+
+EMPTY_MIGRATION = '''"""{title}"""
+
+from core.migrations import Migration
+
+
+class Migration{number:04d}(Migration):
+    dependencies = [{dependencies}]
+
+    operations = []
+'''
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    """One line of `core showmigrations`."""
+
+    name: str
+    applied: bool
+    on_disk: bool = True
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What `core check` found: model changes without a migration, unapplied migrations."""
+
+    changes: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.changes and not self.pending
+
+
+class MigrationEngine(Protocol):
+    """What the CLI needs from a migration engine (Tortoise's native one, or Aerich)."""
+
+    async def makemigrations(self, name: str | None = None, empty: bool = False) -> list[Path]: ...
+    async def migrate(self, progress: Progress | None = None) -> list[str]: ...
+    async def rollback(self, progress: Progress | None = None) -> str | None: ...
+    async def showmigrations(self) -> list[MigrationStatus]: ...
+    async def check(self) -> CheckReport: ...
+    async def sqlmigrate(self, name: str, backward: bool = False) -> list[str]: ...
+    async def reset(self, progress: Progress | None = None) -> list[str]: ...
+
+
+def get_engine(project: Project | None = None) -> MigrationEngine:
+    """The engine `Settings.migrations_engine` names, for `project` (default: the cwd's)."""
+    project = project or Project.current()
+    if project.settings.migrations_engine == "aerich":
+        from core.migrations.aerich import AerichEngine
+
+        return AerichEngine(project)
+    return TortoiseEngine(project)
+
+
+def _emit(progress: Progress | None, event: str, name: str) -> None:
+    if progress is not None:
+        progress(event, name)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class Executor(MigrationExecutor):
+    """Tortoise's executor with core's SQLite schema editor (which keeps indexes on rebuilds)."""
+
+    def _schema_editor(self, atomic: bool = True, collect_sql: bool = False) -> BaseSchemaEditor:
+        if self.connection.capabilities.dialect == "sqlite":
+            return SqliteSchemaEditor(self.connection, atomic=atomic, collect_sql=collect_sql)
+        return super()._schema_editor(atomic=atomic, collect_sql=collect_sql)
+
+    def editor_for(self, db: BaseDBAsyncClient, *, in_transaction: bool) -> BaseSchemaEditor:
+        """A schema editor running on `db` (the step's transaction, or the plain connection)."""
+        editor = self._schema_editor(atomic=in_transaction)
+        editor.client = db
+        return editor
+
+    def full_plan(self) -> list[MigrationKey]:
+        """Every migration on disk, dependencies first."""
+        return self._full_plan()
+
+    async def state_of(self, applied: set[MigrationKey], upto: MigrationKey | None = None) -> State:
+        """The models as the applied migrations (those before `upto`) leave them."""
+        return await self._project_state(applied, upto=upto)
+
+
+class _NoHistory(MigrationRecorder):
+    """A recorder that reports nothing applied without touching the database (`sqlmigrate`)."""
+
+    def __init__(self) -> None:
+        super().__init__(connection=None)
+
+    async def applied_migrations(self) -> list[MigrationKey]:
+        return []
+
+
+class TortoiseEngine:
+    """Migrations with Tortoise's native engine; one app (`models`), the project's package."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.app_label = project.app_label
+
+    # ORM lifetime -------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _database(self) -> AsyncIterator[BaseDBAsyncClient]:
+        """The ORM started on the project's database (checked reachable), closed afterwards."""
+        self.project.activate()
+        settings = self.project.settings
+        async with connect(
+            settings.database_url, models=self.project.model_modules(), settings=settings
+        ) as db:
+            yield db
+
+    @asynccontextmanager
+    async def _offline(self) -> AsyncIterator[BaseDBAsyncClient]:
+        """The ORM's models and a client that never connects (makemigrations, sqlmigrate)."""
+        self.project.activate()
+        async with TortoiseContext() as context:
+            await context.init(config=self.project.tortoise_config(), init_connections=False)
+            yield context.db()
+
+    def _executor(self, db: BaseDBAsyncClient) -> Executor:
+        return Executor(db, self.project.apps_config())
+
+    def _detector(self) -> MigrationAutodetector:
+        apps = require_context().apps
+        assert isinstance(apps, Apps)
+        return MigrationAutodetector(apps, self.project.apps_config())
+
+    # Commands --------------------------------------------------------------------------------
+
+    async def makemigrations(self, name: str | None = None, empty: bool = False) -> list[Path]:
+        """Write migrations for the models' changes (or an empty one); [] when nothing changed."""
+        self.project.ensure_migrations_package()
+        async with self._offline():
+            detector = self._detector()
+            if empty:
+                return [await self._write_empty(detector, name)]
+            writers = await detector.changes()
+            paths = []
+            for writer in writers:
+                if name:
+                    match = _NUMBER.match(writer.name)
+                    writer.name = format_migration_name(int(match.group(1)) if match else 1, name)
+                paths.append(writer.write())
+            return paths
+
+    async def _write_empty(self, detector: MigrationAutodetector, name: str | None) -> Path:
+        await detector.loader.build_graph()
+        graph = detector.loader.graph
+        numbers = [
+            int(match.group(1))
+            for key in graph.nodes
+            if key.app_label == self.app_label and (match := _NUMBER.match(key.name))
+        ]
+        number = max(numbers, default=0) + 1
+        filename = format_migration_name(number, name or "custom")
+        leaves = graph.leaf_nodes(self.app_label)
+        path = self.project.migrations_path / f"{filename}.py"
+        path.write_text(
+            EMPTY_MIGRATION.format(
+                title=f"Hand-written migration {filename}.",
+                number=number,
+                dependencies=", ".join(repr(key.name) for key in leaves),
+            ),
+            encoding="utf-8",
+        )
+        return path
+
+    async def migrate(self, progress: Progress | None = None) -> list[str]:
+        """Apply every unapplied migration, each atomically; the names applied here."""
+        if not self.project.has_migrations():
+            return []
+        async with self._database() as db:
+            return await self._migrate(db, progress)
+
+    async def _migrate(self, db: BaseDBAsyncClient, progress: Progress | None) -> list[str]:
+        executor = self._executor(db)
+        pending = [step.migration for step in await executor.plan() if not step.backward]
+        applied_here: list[str] = []
+        state: State | None = None
+        for migration in pending:
+            key = MigrationKey(app_label=migration.app_label, name=migration.name)
+            async with self._step(executor, db, migration, "apply") as (client, applied):
+                if key in applied:  # another process got there first
+                    _emit(progress, "skip", key.name)
+                    state = None
+                    continue
+                if state is None:
+                    state = await executor.state_of(applied)
+                _emit(progress, "apply", key.name)
+                editor = executor.editor_for(client, in_transaction=client is not db)
+                await migration.apply(state, schema_editor=editor)
+                await MigrationRecorder(client).record_applied(key.app_label, key.name)
+            _emit(progress, "applied", key.name)
+            applied_here.append(key.name)
+        return applied_here
+
+    async def rollback(self, progress: Progress | None = None) -> str | None:
+        """Revert the last applied migration only; its name, or None when none is applied."""
+        if not self.project.has_migrations():
+            return None
+        async with self._database() as db:
+            executor = self._executor(db)
+            await executor.loader.build_graph()
+            target = self._last_applied(executor, executor.loader.applied_migrations)
+            if target is None:
+                return None
+            migration = executor.loader.graph.nodes[target]
+            assert migration is not None
+            async with self._step(executor, db, migration, "roll back") as (client, applied):
+                if self._last_applied(executor, applied) != target:
+                    raise MigrationError(
+                        "another process changed the applied migrations meanwhile; run it again"
+                    )
+                _emit(progress, "rollback", target.name)
+                state = await executor.state_of(applied, upto=target)
+                editor = executor.editor_for(client, in_transaction=client is not db)
+                await migration.unapply(state, schema_editor=editor)
+                await MigrationRecorder(client).record_unapplied(target.app_label, target.name)
+            _emit(progress, "rolled_back", target.name)
+            return target.name
+
+    def _last_applied(self, executor: Executor, applied: set[MigrationKey]) -> MigrationKey | None:
+        """The applied migration no other applied one depends on (the latest, in plan order)."""
+        nodes = executor.loader.graph.nodes
+        missing = sorted(
+            k.name for k in applied if k.app_label == self.app_label and k not in nodes
+        )
+        if missing:
+            raise MigrationError(
+                f"applied migration(s) {', '.join(missing)} are not in "
+                f"{self.project.migrations_module}/; restore them before rolling back"
+            )
+        for key in reversed(executor.full_plan()):
+            if key in applied:
+                return key
+        return None
+
+    @asynccontextmanager
+    async def _step(
+        self, executor: Executor, db: BaseDBAsyncClient, migration: TortoiseMigration, verb: str
+    ) -> AsyncIterator[tuple[BaseDBAsyncClient, set[MigrationKey]]]:
+        """Hold the migration lock (in one transaction where possible); yield the client to run
+        on and the migrations applied at that moment. Failures become one MigrationError."""
+        transactional = runs_in_transaction(db, migration.atomic)
+        try:
+            if transactional:
+                async with locked_transaction(db) as txn:
+                    yield txn, await self._history(executor, txn)
+            else:
+                async with session_lock(db):
+                    yield db, await self._history(executor, db)
+        except MigrationError:
+            raise
+        except Exception as exc:
+            outcome = (
+                "nothing of it was applied"
+                if transactional
+                else "it ran outside a transaction: check the database"
+            )
+            raise MigrationError(
+                f"could not {verb} {migration.name} ({outcome}): {_one_line(exc)}"
+            ) from exc
+
+    @staticmethod
+    async def _history(executor: Executor, db: BaseDBAsyncClient) -> set[MigrationKey]:
+        """Create the history table if needed (inside the step) and read it."""
+        recorder = MigrationRecorder(db)
+        editor = executor.editor_for(db, in_transaction=True)
+        table_sql = editor._get_model_sql_data(recorder.model).table_sql
+        await editor._run_sql(table_sql.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1))
+        return set(await recorder.applied_migrations())
+
+    async def showmigrations(self) -> list[MigrationStatus]:
+        """Every migration, dependencies first, applied or not (plus applied ones not on disk)."""
+        if not self.project.has_migrations():
+            return []
+        async with self._database() as db:
+            executor = self._executor(db)
+            await executor.loader.build_graph()
+            applied = executor.loader.applied_migrations
+            statuses = [MigrationStatus(k.name, k in applied) for k in executor.full_plan()]
+            nodes = executor.loader.graph.nodes
+            statuses += [
+                MigrationStatus(k.name, True, on_disk=False)
+                for k in sorted(applied)
+                if k.app_label == self.app_label and k not in nodes
+            ]
+            return statuses
+
+    async def check(self) -> CheckReport:
+        """Model changes without a migration and unapplied migrations; writes nothing."""
+        if not self.project.has_migrations():
+            return CheckReport(
+                changes=[f"there is no {self.project.migrations_module}/ package yet"]
+            )
+        async with self._database() as db:
+            writers = await self._detector().changes()
+            changes = [op.describe() for writer in writers for op in writer.operations]
+            steps = await self._executor(db).plan()
+            pending = [step.migration.name for step in steps if not step.backward]
+            return CheckReport(changes=changes, pending=pending)
+
+    async def sqlmigrate(self, name: str, backward: bool = False) -> list[str]:
+        """The SQL of one migration (name or unique prefix), without touching the database."""
+        if not self.project.has_migrations():
+            raise MigrationError(f"there is no {self.project.migrations_module}/ package")
+        async with self._offline() as db:
+            executor = self._executor(db)
+            executor.loader.recorder = _NoHistory()
+            try:
+                return await executor.collect_sql(self.app_label, name, backward=backward)
+            except ValueError as exc:
+                raise MigrationError(_one_line(exc)) from None
+
+    async def reset(self, progress: Progress | None = None) -> list[str]:
+        """Drop every table of the database, then apply all migrations."""
+        async with self._database() as db:
+            await drop_all_tables(db)
+            if not self.project.has_migrations():
+                return []
+            return await self._migrate(db, progress)

@@ -1,0 +1,168 @@
+"""SQLite: rebuild a table for what ALTER TABLE cannot do, and keep indexes across rebuilds.
+
+SQLite cannot add or drop a constraint in place; the documented way is to create the new
+table, copy the rows, drop the old one and rename. That is only safe with foreign keys off
+(dropping a referenced table would otherwise cascade), which `core migrate` arranges: each
+migration runs with `PRAGMA foreign_keys=OFF` and ends with `PRAGMA foreign_key_check`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.migrations.schema_editor import SqliteSchemaEditor as TortoiseSqliteSchemaEditor
+from tortoise.models import Model
+
+#: Turns the column and constraint definitions of a CREATE TABLE into the new ones.
+ItemsTransform = Callable[[list[str]], list[str]]
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def unquote(identifier: str) -> str:
+    """`"a b"`, `` `a` ``, `[a]` or `a` → `a b` / `a`."""
+    text = identifier.strip()
+    if len(text) >= 2 and (text[0], text[-1]) in {('"', '"'), ("`", "`"), ("[", "]"), ("'", "'")}:
+        return text[1:-1].replace(text[0] * 2, text[0])
+    return text
+
+
+def split_table_sql(sql: str) -> tuple[str, list[str], str]:
+    """`CREATE TABLE t (a, b, CONSTRAINT c ...) x` → (`CREATE TABLE t (`, [`a`, `b`, ...], `) x`).
+
+    Commas inside parentheses, quotes and comments do not split.
+    """
+    depth, i, n = 0, 0, len(sql)
+    head_end = item_start = -1
+    items: list[str] = []
+    quote_char: str | None = None
+    while i < n:
+        char = sql[i]
+        if quote_char is not None:
+            if char == quote_char:
+                if quote_char != "]" and sql.startswith(quote_char * 2, i):
+                    i += 2
+                    continue
+                quote_char = None
+        elif char in "'\"`":
+            quote_char = char
+        elif char == "[":
+            quote_char = "]"
+        elif sql.startswith("--", i):
+            end = sql.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        elif sql.startswith("/*", i):
+            end = sql.find("*/", i + 2)
+            i = n if end < 0 else end + 2
+            continue
+        elif char == "(":
+            depth += 1
+            if depth == 1 and head_end < 0:
+                head_end = item_start = i + 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                items.append(sql[item_start:i].strip())
+                return sql[:head_end], items, sql[i:]
+        elif char == "," and depth == 1:
+            items.append(sql[item_start:i].strip())
+            item_start = i + 1
+        i += 1
+    raise ValueError(f"cannot read the column list of: {sql}")
+
+
+async def _rows(client: BaseDBAsyncClient, sql: str, values: list[Any] | None = None) -> list[dict]:
+    return list(await client.execute_query_dict(sql, values))
+
+
+async def _index_definitions(
+    client: BaseDBAsyncClient, table: str
+) -> list[tuple[str, str, list[str | None]]]:
+    """(name, CREATE INDEX sql, columns) of the table's explicitly created indexes."""
+    found = []
+    for row in await _rows(
+        client,
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+        "AND sql IS NOT NULL",
+        [table],
+    ):
+        columns = [
+            info["name"] for info in await _rows(client, f"PRAGMA index_info({quote(row['name'])})")
+        ]
+        found.append((str(row["name"]), str(row["sql"]), columns))
+    return found
+
+
+async def _column_names(client: BaseDBAsyncClient, table: str) -> list[str]:
+    return [str(row["name"]) for row in await _rows(client, f"PRAGMA table_info({quote(table)})")]
+
+
+async def _require_foreign_keys_off(client: BaseDBAsyncClient, table: str) -> None:
+    rows = await _rows(client, "PRAGMA foreign_keys")
+    if rows and next(iter(rows[0].values())):
+        raise RuntimeError(
+            f"rebuilding SQLite table {table!r} needs PRAGMA foreign_keys=OFF "
+            "(run the migration with `core migrate`)"
+        )
+
+
+async def rebuild_table(
+    editor: TortoiseSqliteSchemaEditor, table: str, transform: ItemsTransform, what: str
+) -> None:
+    """Recreate `table` with its definitions passed through `transform`, keeping rows and indexes."""
+    if editor.collect_sql:
+        editor.collected_sql.append(f"-- SQLite: rebuild table {quote(table)} to {what}")
+        return
+    client = editor.client
+    await _require_foreign_keys_off(client, table)
+    rows = await _rows(
+        client, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", [table]
+    )
+    if not rows:
+        raise ValueError(f"table {table!r} does not exist")
+    _, items, tail = split_table_sql(str(rows[0]["sql"]))
+    indexes = await _index_definitions(client, table)
+    columns = ", ".join(quote(c) for c in await _column_names(client, table))
+    temporary = quote(f"new__{table}")
+    statements = [
+        f"CREATE TABLE {temporary} ({', '.join(transform(items))}{tail}",
+        f"INSERT INTO {temporary} ({columns}) SELECT {columns} FROM {quote(table)}",  # noqa: S608
+        f"DROP TABLE {quote(table)}",
+        f"ALTER TABLE {temporary} RENAME TO {quote(table)}",
+        *(sql for _, sql, _ in indexes),
+    ]
+    for statement in statements:
+        await client.execute_query(statement)
+
+
+class SqliteSchemaEditor(TortoiseSqliteSchemaEditor):
+    """Tortoise's SQLite editor, re-creating the table's indexes after it rebuilds a table.
+
+    Tortoise's rebuild (used to drop or alter a column) copies the columns but loses every
+    index; this puts back each index whose columns all survived.
+    """
+
+    async def _remake_table(
+        self,
+        model: type[Model],
+        create_field: Any = None,
+        delete_field: Any = None,
+        alter_fields: Any = None,
+    ) -> None:
+        if self.collect_sql:
+            await super()._remake_table(model, create_field, delete_field, alter_fields)
+            return
+        table = model._meta.db_table
+        await _require_foreign_keys_off(self.client, table)
+        indexes = await _index_definitions(self.client, table)
+        await super()._remake_table(model, create_field, delete_field, alter_fields)
+        columns = set(await _column_names(self.client, table))
+        existing = {name for name, _, _ in await _index_definitions(self.client, table)}
+        for name, sql, index_columns in indexes:
+            if name not in existing and all(c in columns for c in index_columns):
+                await self.client.execute_query(sql)

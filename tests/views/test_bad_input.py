@@ -1,0 +1,106 @@
+"""Bad input is a 4xx with a clear JSON body, never a 500, and writes nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.example_models import Post
+from tests.views.conftest import login, make_post
+
+POSTS = "/api/v1/posts/"
+
+
+async def test_malformed_json_is_400_for_schemas_and_for_handlers_reading_the_body(
+    client, alice
+) -> None:
+    login(client, alice)
+    for url in (POSTS, "/api/v1/auth/login/", "/api/v1/auth/register/"):
+        response = await client.post(
+            url, content=b'{"title": ', headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 400, url
+        assert response.json()["detail"].startswith("Malformed JSON body")
+    not_utf8 = await client.post(
+        "/api/v1/auth/login/", content=b"\xff\xfe{}", headers={"content-type": "application/json"}
+    )
+    assert not_utf8.status_code == 400
+
+
+async def test_wrong_types_are_422_in_fastapis_format_without_echoing_input(client, alice) -> None:
+    login(client, alice)
+    response = await client.post(POSTS, json={"title": ["x"], "slug": "s", "content": 5})
+    assert response.status_code == 422
+    errors = response.json()["detail"]
+    assert {tuple(e["loc"]) for e in errors} == {("body", "title"), ("body", "content")}
+    assert all("msg" in e and "type" in e and "input" not in e for e in errors)
+
+    weak = await client.post(
+        "/api/v1/auth/register/", json={"email": "a@example.com", "password": "secret-weak"}
+    )
+    assert weak.status_code == 422
+    assert "secret-weak" not in weak.text  # a rejected password is never echoed
+    assert weak.json()["detail"][0]["loc"] == ["body", "password"]
+
+
+async def test_a_json_body_that_is_not_an_object_is_422(client, alice) -> None:
+    login(client, alice)
+    for body in ("[]", '"text"', "null", "42"):
+        response = await client.post(
+            POSTS, content=body.encode(), headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 422, body
+
+
+@pytest.mark.parametrize(
+    "path", ["abc", "1.5", "99999999999999999999999", "-99999999999", "%00", "9999999"]
+)
+async def test_ids_that_do_not_parse_or_do_not_exist_are_404(client, path: str) -> None:
+    for method in ("GET", "PUT", "PATCH", "DELETE"):
+        response = await client.request(method, f"{POSTS}{path}/", json={})
+        assert response.status_code in (401, 404), (method, path, response.text)
+    assert (await client.get(f"{POSTS}{path}/")).status_code == 404
+    assert (await client.get(f"{POSTS}{path}/stats/")).status_code == 404
+
+
+async def test_unsupported_methods_are_405(client, app_db, alice) -> None:
+    post = await make_post(app_db, alice)
+    assert (await client.post(f"{POSTS}{post.id}/")).status_code == 405
+    assert (await client.put(POSTS, json={})).status_code == 405
+    response = await client.get(f"{POSTS}{post.id}/publish/")
+    assert response.status_code == 405
+    assert response.json() == {"detail": "Method Not Allowed"}
+
+
+async def test_bodies_over_the_limit_are_413(client, alice) -> None:
+    login(client, alice)
+    huge = {"title": "t", "slug": "s", "content": "x" * (1024 * 1024 + 1)}
+    response = await client.post(POSTS, json=huge)
+    assert response.status_code == 413
+    assert "larger than" in response.json()["detail"]
+
+    async def chunks():  # no Content-Length: counted while reading
+        for _ in range(17):
+            yield b"x" * 65536
+
+    streamed = await client.post(
+        POSTS, content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert streamed.status_code == 413
+    assert await Post.objects.count() == 0
+
+
+async def test_database_limits_are_4xx(client, app_db, alice) -> None:
+    login(client, alice)
+    too_long = await client.post(POSTS, json={"title": "t" * 500, "slug": "s", "content": "c"})
+    assert too_long.status_code == 400
+    assert "title" in too_long.text
+    post = await make_post(app_db, alice)
+    huge = await client.patch(f"{POSTS}{post.id}/", json={"slug": "s" * 300})
+    assert huge.status_code == 400
+    assert await Post.objects.using(app_db).filter(slug="title").exists()
+
+
+async def test_unknown_routes_are_404_json(client) -> None:
+    response = await client.get("/api/v1/nothing-here/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not Found"}

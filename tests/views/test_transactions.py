@@ -1,0 +1,44 @@
+"""One transaction per unsafe request: committed before the response, rolled back on errors."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.example_models import Post
+from tests.views.conftest import login
+
+POSTS = "/api/v1/posts/"
+
+
+async def test_a_failing_after_create_leaves_no_row(client, app_db, alice) -> None:
+    login(client, alice)
+    response = await client.post(
+        "/api/v1/articles/", json={"title": "explode after create", "slug": "x", "content": "c"}
+    )
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Internal Server Error"}
+    assert "Traceback" not in response.text
+    assert await Post.objects.using(app_db).count() == 0
+
+    ok = await client.post("/api/v1/articles/", json={"title": "fine", "slug": "x", "content": "c"})
+    assert ok.status_code == 201
+    assert await Post.objects.using(app_db).count() == 1
+
+
+async def test_a_committed_create_is_visible_to_the_next_request(client, alice) -> None:
+    login(client, alice)
+    created = await client.post(POSTS, json={"title": "t", "slug": "s", "content": "c"})
+    fetched = await client.get(f"{POSTS}{created.json()['id']}/")
+    assert fetched.status_code == 200
+
+
+async def test_ten_parallel_creates_with_the_same_slug(client, app_db, alice) -> None:
+    login(client, alice)
+    body = {"title": "Race", "slug": "race", "content": "c"}
+    responses = await asyncio.gather(*(client.post(POSTS, json=body) for _ in range(10)))
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [201] + [400] * 9, [r.text for r in responses]
+    for response in responses:
+        if response.status_code == 400:
+            assert "slug" in response.text
+    assert await Post.objects.using(app_db).filter(slug="race").count() == 1
