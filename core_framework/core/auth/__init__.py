@@ -129,7 +129,9 @@ __all__ += [
     "register_auth_backend",
     "revoke_token",
     "rotate_refresh_token",
+    "password_problems",
     "token_pair",
+    "validate_password",
     "unregister_auth_backend",
     "user_for_token",
 ]
