@@ -21,7 +21,7 @@ class ActionInfo:
     url_path: str
     permission_classes: tuple[Any, ...] | None
     input_schema: type[BaseModel] | None
-    output_schema: type[BaseModel] | None
+    output_schema: Any
     status_code: int | None
     summary: str | None
 
@@ -32,13 +32,14 @@ def action(
     permission_classes: Iterable[Any] | None = None,
     url_path: str | None = None,
     input_schema: type[BaseModel] | None = None,
-    output_schema: type[BaseModel] | None = None,
+    output_schema: Any = None,
     status_code: int | None = None,
 ) -> Callable[[F], F]:
     """Route a ViewSet method at `/<prefix>/<name>/` (or `/<prefix>/{id}/<name>/` with `detail`).
 
-    With `input_schema` the body is validated and passed as `data=`; with `output_schema`
-    the return value is validated and documented as the response model.
+    With `input_schema` the body is validated and passed as `data=`; with `output_schema` (a
+    schema, or a type such as `list[PostOutput]`) the return value is validated, serialized
+    and documented as the response model.
     """
 
     def decorate(func: F) -> F:

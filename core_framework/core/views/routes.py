@@ -15,7 +15,9 @@ from functools import cache
 from typing import Annotated, Any
 
 from fastapi import Body, Depends, Path, Request
-from pydantic import BaseModel, create_model
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, TypeAdapter, create_model
 from starlette.responses import Response
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -23,6 +25,7 @@ from core.views.decorators import ActionInfo, get_action_info
 from core.views.dependencies import request_db
 from core.views.filters import query_signature
 from core.views.generics import GenericViewSet
+from core.views.serialization import JSONBytesResponse
 
 # action -> (HTTP method, detail, status code)
 CRUD_ACTIONS: dict[str, tuple[str, bool, int]] = {
@@ -94,26 +97,25 @@ def page_model(schema: type[BaseModel]) -> type[BaseModel]:
     )
 
 
+@cache
+def _adapter(output_type: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(output_type)
+
+
 def _finish(view: Any, result: Any, info: ActionInfo | None, status_code: int) -> Any:
-    """Responses pass through; declared output schemas serialize; anything else is JSON as is."""
+    """Responses pass through; declared output types serialize; anything else is JSON as is."""
     if isinstance(result, Response):
         return result
-    schema = info.output_schema if info is not None else view.output_schema
-    if schema is None:
-        if status_code != 200 and result is not None:
-            from fastapi.encoders import jsonable_encoder
-            from fastapi.responses import JSONResponse
-
-            return JSONResponse(jsonable_encoder(result), status_code=status_code)
-        return result
-    from core.views.generics import _serializer
-
-    serializer = _serializer(schema, getattr(view, "model", None))
-    if isinstance(result, list | tuple):
-        from core.views.serialization import JSONBytesResponse
-
-        return JSONBytesResponse(serializer.dump_many(result), status_code=status_code)
-    return serializer.response(result, status_code=status_code)
+    if info is not None and info.output_schema is not None:
+        adapter = _adapter(info.output_schema)
+        body = adapter.dump_json(adapter.validate_python(result))
+        return JSONBytesResponse(body, status_code=status_code)
+    serializer = view.get_output_serializer() if info is None else None
+    if serializer is not None and result is not None:
+        if isinstance(result, list | tuple):
+            return JSONBytesResponse(serializer.dump_many(result), status_code=status_code)
+        return serializer.response(result, status_code=status_code)
+    return JSONResponse(jsonable_encoder(result), status_code=status_code)
 
 
 def make_endpoint(
