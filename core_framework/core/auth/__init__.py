@@ -108,6 +108,7 @@ from core.auth.revocation import (
     token_pair,
     user_for_token,
 )
+from core.auth.validation import password_problems, validate_password
 
 __all__ += [
     "APIKey",
@@ -126,12 +127,12 @@ __all__ += [
     "get_user_model",
     "is_token_revoked",
     "login_required",
+    "password_problems",
     "register_auth_backend",
     "revoke_token",
     "rotate_refresh_token",
-    "password_problems",
     "token_pair",
-    "validate_password",
     "unregister_auth_backend",
     "user_for_token",
+    "validate_password",
 ]

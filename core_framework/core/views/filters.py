@@ -17,6 +17,7 @@ from typing import Any
 
 from fastapi import Query
 from tortoise.expressions import Q
+from tortoise.fields.relational import ForeignKeyFieldInstance
 from tortoise.models import Model as TortoiseModel
 from tortoise.queryset import QuerySet
 
@@ -60,7 +61,15 @@ class FilterParam:
 
 
 def _field_type(model: type[TortoiseModel], name: str) -> Any:
+    """The Python type of column `name`; a foreign key's `x_id` column works before ORM start."""
     field = model._meta.fields_map.get(name)
+    relation = (
+        model._meta.fields_map.get(name.removesuffix("_id")) if name.endswith("_id") else None
+    )
+    if field is None and isinstance(relation, ForeignKeyFieldInstance):
+        # `author_id` appears when the ORM starts; until then, type it from the target key.
+        target = getattr(relation, "to_field_instance", None)
+        return getattr(target, "field_type", int)
     if field is None or name not in model._meta.fields_db_projection:
         raise ImproperlyConfigured(
             f"{model.__name__} has no column {name!r} to filter, search or order on"

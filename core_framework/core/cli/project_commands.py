@@ -1,0 +1,262 @@
+"""`core init`, `run`, `createsuperuser`, `startapp` and `shell`."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import code
+import inspect
+import keyword
+import re
+import shutil
+import subprocess
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import rich_click as click
+from pydantic import EmailStr, TypeAdapter, ValidationError
+
+from core.cli.errors import fail, one_line_errors, run
+from core.cli.scaffold import (
+    TEMPLATES,
+    app_context,
+    framework_source,
+    installed_editable,
+    project_context,
+    render,
+)
+
+#: What a new project's virtualenv gets besides the framework (its test dependencies).
+PROJECT_DEV_PACKAGES = ("pytest", "anyio", "httpx", "asgi-lifespan")
+
+
+def _python_for(version: str | None) -> str:
+    """The interpreter for `--python X.Y`: python X.Y on PATH (or this one if it is X.Y)."""
+    if version is None:
+        return sys.executable
+    if not re.fullmatch(r"3\.\d{1,2}", version):
+        fail(f"--python takes a version like 3.12, not {version!r}")
+    if f"{sys.version_info.major}.{sys.version_info.minor}" == version:
+        return sys.executable
+    found = shutil.which(f"python{version}")
+    if found is None:
+        fail(
+            f"Python {version} was not found (no python{version} on PATH); install it or omit --python"
+        )
+    return str(found)
+
+
+def _create_venv(project: Path, python: str) -> None:
+    """`.venv` with the framework (from the same source as this one) and the test tools."""
+    venv = project / ".venv"
+    click.echo(f"Creating {venv} with {python} ...")
+    subprocess.run([python, "-m", "venv", str(venv)], check=True)
+    pip = [
+        str(venv / "bin" / "python"),
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ]
+    source = framework_source()
+    if source is None:
+        from importlib import metadata
+
+        framework = [f"core-framework=={metadata.version('core-framework')}"]
+    elif installed_editable():
+        framework = ["-e", source.removeprefix("file://")]
+    else:
+        framework = [source.removeprefix("file://")]
+    click.echo("Installing the framework and the test tools ...")
+    subprocess.run([*pip, *framework, *PROJECT_DEV_PACKAGES], check=True)
+
+
+@click.command()
+@click.argument("name")
+@click.option("--python", "python_version", metavar="X.Y", help="Python version for the .venv.")
+@click.option("--no-venv", is_flag=True, help="Only write the files; create no virtualenv.")
+@one_line_errors
+def init(name: str, python_version: str | None, no_venv: bool) -> None:
+    """Create a new project NAME: apps, settings, migrations, tests and a .venv."""
+    project = Path(name).resolve()
+    if project.exists() and (not project.is_dir() or any(project.iterdir())):
+        fail(f"{name} already exists and is not an empty directory")
+    python = None if no_venv else _python_for(python_version)
+    project.mkdir(parents=True, exist_ok=True)
+    render(TEMPLATES / "project", project, project_context(project.name))
+    click.echo(f"Created project {project.name} in {project}")
+    if python is not None:
+        try:
+            _create_venv(project, python)
+        except subprocess.CalledProcessError as exc:
+            fail(f"creating the virtualenv failed ({exc}); the project files are in place")
+    click.echo("\nNext steps:")
+    click.echo(f"  cd {name}")
+    if python is not None:
+        click.echo("  source .venv/bin/activate")
+    click.echo("  core makemigrations --name initial && core migrate")
+    click.echo("  core createsuperuser")
+    click.echo("  core run    # then open http://127.0.0.1:8000/docs")
+
+
+def _require_project() -> Path:
+    root = Path.cwd()
+    if not (root / "src" / "main.py").exists():
+        fail("no src/main.py here: run this command in a project created by `core init`")
+    return root
+
+
+@click.command(name="run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--reload", is_flag=True, help="Restart when code changes (development).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1))
+@one_line_errors
+def run_server(host: str, port: int, reload: bool, workers: int) -> None:
+    """Serve src.main:app with uvicorn."""
+    import uvicorn
+
+    root = _require_project()
+    if reload and workers > 1:
+        fail("--reload and --workers can't be combined")
+    uvicorn.run(
+        "src.main:app", host=host, port=port, reload=reload, workers=workers, app_dir=str(root)
+    )
+
+
+_EMAIL = TypeAdapter(EmailStr)
+
+
+def _valid_email(value: str) -> str:
+    try:
+        return str(_EMAIL.validate_python(value.strip()))
+    except ValidationError:
+        raise click.BadParameter(f"{value!r} is not a valid email address") from None
+
+
+def _import_project_app() -> None:
+    """Import src.main so the project's settings and auth configuration are in force."""
+    if Path("src/main.py").exists():
+        __import__("src.main")
+
+
+@click.command()
+@click.option("--email", help="The superuser's email (prompted for when missing).")
+@click.option(
+    "--password", help="The password (prompted for when missing; avoid on shared machines)."
+)
+@one_line_errors
+def createsuperuser(email: str | None, password: str | None) -> None:
+    """Create an active staff superuser, validated like registration."""
+    from core.auth import get_user_model, password_problems
+    from core.db import connect
+
+    _require_project()
+    interactive = sys.stdin.isatty()
+    if email is None:
+        if not interactive:
+            fail("--email is required when there is no terminal to ask")
+        email = click.prompt("Email", value_proc=_valid_email)
+    else:
+        try:
+            email = _valid_email(email)
+        except click.BadParameter as exc:
+            fail(exc.message)
+    if password is None:
+        if not interactive:
+            fail("--password is required when there is no terminal to ask")
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    problems = password_problems(password)
+    if problems:
+        fail("; ".join(problems))
+    _import_project_app()
+
+    async def create() -> str:
+        async with connect() as db:
+            user_model = get_user_model()
+            if await user_model.get_by_email(email, db) is not None:
+                fail(f"a user with email {email} already exists")
+            user = await user_model.create_superuser(email=email, password=password, db=db)
+            return str(user.email)
+
+    click.echo(f"Superuser {run(create())} created.")
+
+
+@click.command()
+@click.argument("name")
+@one_line_errors
+def startapp(name: str) -> None:
+    """Create src/apps/NAME with models, schemas, views, routes and tests."""
+    root = _require_project()
+    if not name.isidentifier() or keyword.iskeyword(name) or not name.islower():
+        fail(f"{name!r} is not a valid app name: use lowercase letters, digits and underscores")
+    target = root / "src" / "apps" / name
+    if target.exists():
+        fail(f"src/apps/{name} already exists")
+    context = app_context(name)
+    render(TEMPLATES / "app", target, context)
+    click.echo(f"Created app {name} in src/apps/{name} (its models are discovered automatically).")
+    click.echo("Route it by adding to src/main.py:")
+    click.echo(f"  from src.apps.{name}.routes import {name}_router")
+    click.echo(f"  api_router.include_router({name}_router)")
+    click.echo("Then: core makemigrations && core migrate")
+
+
+class AsyncConsole(code.InteractiveConsole):
+    """A REPL where `await` works at top level, on one event loop kept for the session."""
+
+    def __init__(self, namespace: dict[str, Any], loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(namespace)
+        self.compile.compiler.flags |= ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+        self.loop = loop
+
+    def runcode(self, code_object: types.CodeType) -> None:
+        try:
+            result = types.FunctionType(code_object, self.locals)()  # type: ignore[arg-type]
+            if inspect.iscoroutine(result):
+                self.loop.run_until_complete(result)
+        except SystemExit:
+            raise
+        except BaseException:
+            self.showtraceback()
+
+
+def _shell_namespace() -> dict[str, Any]:
+    """Every model of the running ORM by class name, plus the default connection as `db`."""
+    from tortoise import Tortoise, connections
+
+    namespace: dict[str, Any] = {"db": connections.get("default")}
+    if Tortoise.apps is not None:
+        for model in Tortoise.apps.get_models_iterable():
+            namespace[model.__name__] = model
+    return namespace
+
+
+@click.command()
+@one_line_errors
+def shell() -> None:
+    """An async-capable Python shell with the database started and the models imported."""
+    from core.db import start_database, stop_database
+
+    _require_project()
+    _import_project_app()
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    loop.run_until_complete(start_database())
+    try:
+        namespace = _shell_namespace()
+        banner = (
+            "Core shell: `await` works here. Models: "
+            + ", ".join(sorted(k for k in namespace if k != "db"))
+            + "; the connection is `db`."
+        )
+        AsyncConsole(namespace, loop).interact(banner=banner, exitmsg="")
+    finally:
+        loop.run_until_complete(stop_database())
+        loop.close()
+
+
+PROJECT_COMMANDS = (init, run_server, createsuperuser, startapp, shell)
