@@ -52,7 +52,7 @@ def _create_venv(project: Path, python: str) -> None:
     """`.venv` with the framework (from the same source as this one) and the test tools."""
     venv = project / ".venv"
     click.echo(f"Creating {venv} with {python} ...")
-    subprocess.run([python, "-m", "venv", str(venv)], check=True)
+    subprocess.run([python, "-m", "venv", str(venv)], check=True)  # noqa: S603 - our own argv
     pip = [
         str(venv / "bin" / "python"),
         "-m",
@@ -71,7 +71,7 @@ def _create_venv(project: Path, python: str) -> None:
     else:
         framework = [source.removeprefix("file://")]
     click.echo("Installing the framework and the test tools ...")
-    subprocess.run([*pip, *framework, *PROJECT_DEV_PACKAGES], check=True)
+    subprocess.run([*pip, *framework, *PROJECT_DEV_PACKAGES], check=True)  # noqa: S603
 
 
 @click.command()

@@ -1,0 +1,305 @@
+"""`core init`, `startapp`, `createsuperuser`, `run` and `shell`, run for real in temp dirs."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.migrations.projects import CORE, ProjectDir, postgres_url
+
+GUIDE_LAYOUT = [
+    "src/__init__.py",
+    "src/main.py",
+    "src/apps/__init__.py",
+    "src/apps/users/__init__.py",
+    "src/apps/users/models.py",
+    "src/apps/users/schemas.py",
+    "src/apps/users/views.py",
+    "src/apps/users/services.py",
+    "src/apps/users/routes.py",
+    "src/apps/users/tests/__init__.py",
+    "src/apps/users/tests/test_users.py",
+    "src/apps/posts/__init__.py",
+    "src/apps/posts/models.py",
+    "src/apps/posts/schemas.py",
+    "src/apps/posts/views.py",
+    "src/apps/posts/services.py",
+    "src/apps/posts/routes.py",
+    "src/apps/posts/tests/__init__.py",
+    "src/api/__init__.py",
+    "src/api/config.py",
+    "migrations/__init__.py",
+    "tests/__init__.py",
+    ".env",
+    ".env.example",
+    "pyproject.toml",
+    "README.md",
+]
+
+
+def init(parent: Path, name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CORE, "init", name, *args],
+        cwd=parent,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def scaffolded(tmp_path: Path, name: str = "shop") -> ProjectDir:
+    result = init(tmp_path, name, "--no-venv")
+    assert result.returncode == 0, result.stderr
+    project = ProjectDir(root=tmp_path / name, pg_url=postgres_url())
+    project.reset_database()
+    return project
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_init_writes_the_guides_project_structure(tmp_path: Path) -> None:
+    result = init(tmp_path, "my-project", "--no-venv")
+    assert result.returncode == 0, result.stderr
+    root = tmp_path / "my-project"
+    for relative in GUIDE_LAYOUT:
+        assert (root / relative).is_file(), relative
+    env = (root / ".env").read_text()
+    secret = next(line for line in env.splitlines() if line.startswith("SECRET_KEY="))
+    assert len(secret.split("=", 1)[1]) >= 50
+    assert "change-me" in (root / ".env.example").read_text()
+    assert "SECRET_KEY=" + secret.split("=", 1)[1] not in (root / ".env.example").read_text()
+    assert 'name = "my-project"' in (root / "pyproject.toml").read_text()
+    assert "core-framework" in (root / "pyproject.toml").read_text()
+    assert "Next steps" in result.stdout
+
+    again = init(tmp_path, "other", "--no-venv")
+    other_env = (tmp_path / "other" / ".env").read_text()
+    assert again.returncode == 0 and secret not in other_env  # a fresh secret each time
+
+
+def test_init_refuses_a_non_empty_directory_and_a_missing_python(tmp_path: Path) -> None:
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "file.txt").write_text("mine")
+    refused = init(tmp_path, "taken", "--no-venv")
+    assert refused.returncode != 0
+    assert "already exists" in refused.stderr
+    assert (tmp_path / "taken" / "file.txt").read_text() == "mine"
+    assert sorted(p.name for p in (tmp_path / "taken").iterdir()) == ["file.txt"]
+
+    missing = init(tmp_path, "fresh", "--python", "3.99")
+    assert missing.returncode != 0
+    assert "Python 3.99 was not found" in missing.stderr
+    assert not (tmp_path / "fresh").exists()
+
+    (tmp_path / "empty").mkdir()
+    assert init(tmp_path, "empty", "--no-venv").returncode == 0
+
+
+@pytest.mark.db
+def test_the_generated_projects_own_tests_pass(tmp_path: Path) -> None:
+    project = scaffolded(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project.root,
+        env=project.env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert " passed" in result.stdout and "failed" not in result.stdout
+
+
+@pytest.mark.db
+def test_migrate_createsuperuser_then_login_over_http(tmp_path: Path) -> None:
+    project = scaffolded(tmp_path)
+    project.core("makemigrations", "--name", "initial")
+    project.core("migrate")
+    assert project.core("check").returncode == 0
+
+    weak = project.core(
+        "createsuperuser", "--email", "root@example.com", "--password", "weak", ok=False
+    )
+    assert weak.returncode != 0 and "at least 8 characters" in weak.stderr
+    bad_email = project.core(
+        "createsuperuser", "--email", "nope", "--password", "Passw0rdOK", ok=False
+    )
+    assert bad_email.returncode != 0 and "not a valid email" in bad_email.stderr
+    no_tty = project.core("createsuperuser", ok=False)
+    assert no_tty.returncode != 0 and "--email is required" in no_tty.stderr
+
+    created = project.core(
+        "createsuperuser", "--email", "Root@Example.com", "--password", "Passw0rdOK"
+    )
+    assert "Superuser root@example.com created." in created.stdout
+    duplicate = project.core(
+        "createsuperuser", "--email", "root@example.com", "--password", "Passw0rdOK", ok=False
+    )
+    assert duplicate.returncode != 0 and "already exists" in duplicate.stderr
+    assert project.count("users") == 1
+
+    port = free_port()
+    server = project.spawn("run", "--port", str(port))
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "core run did not start"
+            time.sleep(0.2)
+        login = httpx.post(
+            f"{base}/api/v1/auth/login/",
+            json={"email": "root@example.com", "password": "Passw0rdOK"},
+            timeout=10,
+        )
+        assert login.status_code == 200, login.text
+        token = login.json()["access_token"]
+        me = httpx.get(
+            f"{base}/api/v1/auth/me/", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
+        assert me.json()["email"] == "root@example.com" and me.json()["is_staff"] is True
+        users = httpx.get(
+            f"{base}/api/v1/users/", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
+        assert users.json()["count"] == 1
+        assert httpx.get(f"{base}/docs", timeout=10).status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.mark.db
+def test_uvicorn_with_several_workers_serves_the_project(tmp_path: Path) -> None:
+    project = scaffolded(tmp_path)
+    project.core("makemigrations", "--name", "initial")
+    project.core("migrate")
+    port = free_port()
+    uvicorn = str(Path(sys.executable).with_name("uvicorn"))
+    server = subprocess.Popen(
+        [uvicorn, "src.main:app", "--port", str(port), "--workers", "2"],
+        cwd=project.root,
+        env=project.env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        registered = None
+        while registered is None:
+            try:
+                registered = httpx.post(
+                    f"{base}/api/v1/auth/register/",
+                    json={"email": "w@example.com", "password": "Passw0rdOK"},
+                    timeout=5,
+                )
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "uvicorn did not start"
+                time.sleep(0.2)
+        assert registered.status_code == 201, registered.text
+        logins = [
+            httpx.post(
+                f"{base}/api/v1/auth/login/",
+                json={"email": "w@example.com", "password": "Passw0rdOK"},
+                timeout=10,
+            ).status_code
+            for _ in range(6)
+        ]
+        assert logins == [200] * 6
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.mark.db
+def test_startapp_is_picked_up_by_makemigrations(tmp_path: Path) -> None:
+    project = scaffolded(tmp_path)
+    project.core("makemigrations", "--name", "initial")
+    created = project.core("startapp", "blog_posts")
+    assert "api_router.include_router(blog_posts_router)" in created.stdout
+    for name in ("models.py", "schemas.py", "views.py", "routes.py", "tests/test_blog_posts.py"):
+        assert (project.root / "src/apps/blog_posts" / name).is_file(), name
+
+    made = project.core("makemigrations", "--name", "blog")
+    assert "0002_blog" in made.stdout
+    assert "blog_posts" in (project.root / "migrations/0002_blog.py").read_text()
+    project.core("migrate")
+    assert "blog_posts" in project.tables()
+
+    assert project.core("startapp", "blog_posts", ok=False).returncode != 0
+    for bad in ("Blog", "1blog", "class", "my-app"):
+        result = project.core("startapp", bad, ok=False)
+        assert result.returncode != 0 and "not a valid app name" in result.stderr, bad
+
+
+@pytest.mark.db
+def test_shell_runs_awaited_queries_with_the_models_imported(tmp_path: Path) -> None:
+    project = scaffolded(tmp_path)
+    project.core("makemigrations", "--name", "initial")
+    project.core("migrate")
+    script = (
+        "await User.create_user('s@example.com', 'Passw0rdOK', db=db)\n"
+        "print('users:', await User.objects.using(db).count())\n"
+        "print('models:', sorted(n for n in ('Post', 'User', 'Group') if n in globals()))\n"
+    )
+    result = project.core("shell", input=script)
+    assert "users: 1" in result.stdout
+    assert "models: ['Group', 'Post', 'User']" in result.stdout
+    assert project.count("users") == 1
+
+
+def test_commands_outside_a_project_fail_clearly(tmp_path: Path) -> None:
+    for args in (["run"], ["startapp", "x"], ["shell"], ["createsuperuser"]):
+        result = subprocess.run(
+            [CORE, *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+        assert result.returncode != 0, args
+        assert "core init" in result.stderr, args
+        assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_init_with_a_virtualenv_installs_the_framework_and_its_tests_pass(tmp_path: Path) -> None:
+    """The slow path: a real .venv with the framework from this checkout (no network needed
+    beyond the package registries)."""
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    result = init(tmp_path, "venvproject", "--python", version)
+    assert result.returncode == 0, result.stdout + result.stderr
+    root = tmp_path / "venvproject"
+    python = root / ".venv" / "bin" / "python"
+    assert (root / ".venv" / "bin" / "core").exists()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "VIRTUAL_ENV")}
+    check = subprocess.run(
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    version_out = subprocess.run(
+        [str(root / ".venv" / "bin" / "core"), "--version"], capture_output=True, text=True
+    )
+    assert "0.1.0" in version_out.stdout
