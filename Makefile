@@ -22,19 +22,19 @@ test-pg: setup
 	scripts/with-postgres.sh $(BIN)/python -m pytest -m db $(PYTEST_ARGS)
 
 lint: setup
-	$(BIN)/ruff check core_framework tests benchmarks examples
-	$(BIN)/ruff format --check core_framework tests benchmarks examples
+	$(BIN)/ruff check core_framework tests benchmarks
+	$(BIN)/ruff format --check core_framework tests benchmarks
 	$(BIN)/mypy
 
 format: setup
-	$(BIN)/ruff format core_framework tests benchmarks examples
-	$(BIN)/ruff check --fix core_framework tests benchmarks examples
+	$(BIN)/ruff format core_framework tests benchmarks
+	$(BIN)/ruff check --fix core_framework tests benchmarks
 
 typecheck: setup
 	$(BIN)/mypy
 
 demo: setup
-	$(BIN)/python -m examples.demo
+	scripts/demo.sh
 
 # Pinned to one core where taskset exists: this machine is small and noisy.
 PIN := $(shell command -v taskset >/dev/null 2>&1 && echo "taskset -c 1")

@@ -7,12 +7,18 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPBearer
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from core.auth.request import authenticate_request
 from core.permissions import AllowAny, Permission, resolve_permissions
 from core.views.dependencies import request_db
 from core.views.errors import NotAuthenticated, PermissionDenied
+
+
+#: Documents Bearer auth in OpenAPI (the "Authorize" button of /docs); the header itself is
+#: parsed by `authenticate_request`, so a malformed one is a 401 with our message.
+BEARER_SCHEME = HTTPBearer(auto_error=False, description="An access token from /auth/login/")
 
 
 async def _allows(result: Any) -> bool:
@@ -83,6 +89,7 @@ class View:
         async def authorize(
             request: Request,
             db: BaseDBAsyncClient = Depends(request_db, scope="function"),
+            _bearer: Any = Depends(BEARER_SCHEME),
         ) -> View:
             view = cls()
             view.action = action or request.method.lower()
