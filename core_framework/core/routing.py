@@ -31,7 +31,8 @@ class AutoRouter(APIRouter):
         if basename is None:
             model = getattr(viewset, "model", None)
             basename = model.__name__.lower() if model is not None else viewset.__name__.lower()
-        tags = list(viewset.tags) if viewset.tags else None
+        # FastAPI adds the router's own tags to every route: don't repeat them.
+        tags = [tag for tag in viewset.tags or () if tag not in (self.tags or ())] or None
         for spec in viewset_routes(viewset, prefix, basename):
             self.add_api_route(
                 spec.path,
