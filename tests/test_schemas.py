@@ -5,38 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import EmailStr, ValidationError, field_validator, model_validator
 
-from core import InputSchema, OutputSchema
-from core.datetime import DateTime
+from core import InputSchema
 from tests.example_models import Post, User
-
-
-class PostInput(InputSchema):
-    """Schema for creating/updating posts."""
-
-    title: str
-    slug: str
-    content: str
-    is_published: bool = False
-
-    @field_validator("slug")
-    @classmethod
-    def validate_slug(cls, v: str) -> str:
-        if " " in v:
-            raise ValueError("Slug cannot contain spaces")
-        return v.lower()
-
-
-class PostOutput(OutputSchema):
-    """Schema for post responses."""
-
-    id: int
-    title: str
-    slug: str
-    content: str
-    is_published: bool
-    views_count: int
-    created_at: DateTime
-    updated_at: DateTime | None
+from tests.guide_app import PostInput, PostOutput  # the guide's schemas, as written
 
 
 class UserInput(InputSchema):

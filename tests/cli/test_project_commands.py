@@ -63,6 +63,19 @@ def scaffolded(tmp_path: Path, name: str = "shop") -> ProjectDir:
     return project
 
 
+def wait_until_serving(base: str, what: str) -> None:
+    """Poll /health until the server answers (30 s at most)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, f"{what} did not start"
+        time.sleep(0.2)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -154,15 +167,7 @@ def test_migrate_createsuperuser_then_login_over_http(tmp_path: Path) -> None:
     server = project.spawn("run", "--port", str(port))
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "core run did not start"
-            time.sleep(0.2)
+        wait_until_serving(base, "core run")
         login = httpx.post(
             f"{base}/api/v1/auth/login/",
             json={"email": "root@example.com", "password": "Passw0rdOK"},
@@ -200,18 +205,12 @@ def test_uvicorn_with_several_workers_serves_the_project(tmp_path: Path) -> None
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        registered = None
-        while registered is None:
-            try:
-                registered = httpx.post(
-                    f"{base}/api/v1/auth/register/",
-                    json={"email": "w@example.com", "password": "Passw0rdOK"},
-                    timeout=5,
-                )
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "uvicorn did not start"
-                time.sleep(0.2)
+        wait_until_serving(base, "uvicorn")
+        registered = httpx.post(
+            f"{base}/api/v1/auth/register/",
+            json={"email": "w@example.com", "password": "Passw0rdOK"},
+            timeout=10,
+        )
         assert registered.status_code == 201, registered.text
         logins = [
             httpx.post(
