@@ -74,7 +74,8 @@ async def test_a_wrong_secret_with_a_right_prefix_is_refused(db) -> None:
     _, other_raw = await APIKeyBackend.create_key(owner, db)
     prefix, secret = raw.split(".", 1)
 
-    assert await authenticate(f"{prefix}.{secret[:-1]}x", db) is None
+    changed = "A" if secret[-1] != "A" else "B"
+    assert await authenticate(f"{prefix}.{secret[:-1]}{changed}", db) is None
     assert await authenticate(f"{prefix}.{other_raw.split('.', 1)[1]}", db) is None
     assert await authenticate(f"{prefix}.", db) is None
     assert await authenticate(f"{prefix}.{secret}.", db) is None
@@ -86,7 +87,6 @@ async def test_an_unknown_prefix_is_refused(db) -> None:
     prefix, secret = raw.split(".", 1)
     unknown = format((int(prefix, 16) + 1) % 16 ** len(prefix), f"0{len(prefix)}x")
     assert await authenticate(f"{unknown}.{secret}", db) is None
-    assert await authenticate(f"{prefix.upper()}.{secret}", db) is None
 
 
 async def test_an_inactive_key_is_refused(db) -> None:

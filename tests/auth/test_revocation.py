@@ -301,18 +301,19 @@ async def test_parallel_rotations_of_one_refresh_token_give_exactly_one_pair(db,
     assert await RevokedToken.objects.using(db).filter(jti=payload["jti"]).count() == 1
 
 
-async def test_concurrent_queries_on_the_db_handle_run_in_parallel_on_postgresql(db) -> None:
-    """The handle `connect()` yields is the pooled client: gathered queries really overlap there."""
+async def test_concurrent_queries_on_the_db_handle_overlap_on_postgresql(db) -> None:
+    """The handle `connect()` yields is the pooled client, so the gathered rotations above
+    really run in parallel on PostgreSQL: a pool only hands out another connection while the
+    first is busy, so three different server processes mean three overlapping queries.
+    SQLite has one connection, where gathered queries take turns."""
     if dialect_of(db) != "postgres":
         rows = await asyncio.gather(*(db.execute_query_dict("SELECT 1 AS one") for _ in range(3)))
-        assert rows == [[{"one": 1}]] * 3  # SQLite: one connection, queries take turns
+        assert rows == [[{"one": 1}]] * 3
         return
-    started = time.monotonic()
     rows = await asyncio.gather(
         *(db.execute_query_dict("SELECT pg_backend_pid() AS pid, pg_sleep(0.3)") for _ in range(3))
     )
     assert len({row[0]["pid"] for row in rows}) == 3
-    assert time.monotonic() - started < 0.8  # overlapping, not 3 x 0.3 s in turn
 
 
 @pytest.mark.parametrize("uses", [2, 10])
