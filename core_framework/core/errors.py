@@ -102,13 +102,60 @@ async def integrity_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": integrity_detail(exc)}, status_code=400)
 
 
+#: Tortoise validator messages that quote the refused value, and the same without it.
+_ECHOING_MESSAGES = (
+    (
+        re.compile(r"Length of '.*' (\d+) > (\d+)$", re.S),
+        r"Ensure this value has at most \2 characters (it has \1).",
+    ),
+    (
+        re.compile(r"Length of '.*' (\d+) < (\d+)$", re.S),
+        r"Ensure this value has at least \2 characters (it has \1).",
+    ),
+    (
+        re.compile(r"Value '.*' does not match regex ('.*')$", re.S),
+        r"Value does not match regex \1.",
+    ),
+    (re.compile(r"'.*' is not a valid (.*)$", re.S), r"Value is not a valid \1"),
+)
+
+
+def model_validation_detail(exc: BaseException) -> str:
+    """`"title: Ensure this value has at most 200 characters (it has 201)."`: never the value."""
+    text = str(exc)
+    for pattern, replacement in _ECHOING_MESSAGES:
+        text, count = pattern.subn(replacement, text)
+        if count:
+            break
+    return text
+
+
 async def model_validation_error(request: Request, exc: Exception) -> JSONResponse:
     """A Tortoise field validator refused a value (e.g. a string over max_length)."""
-    return JSONResponse({"detail": str(exc)}, status_code=400)
+    return JSONResponse({"detail": model_validation_detail(exc)}, status_code=400)
+
+
+#: Modules whose frames mark an exception as raised while binding a query's parameters.
+_SQLITE_MODULES = ("sqlite3", "aiosqlite", "tortoise.backends.sqlite")
+
+
+def _raised_by_sqlite(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_globals.get("__name__", "").startswith(_SQLITE_MODULES):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _is_data_error(exc: BaseException) -> bool:
-    """A value the database cannot store (number out of range, bad text encoding...)."""
+    """A value the database cannot store (number out of range, bad text encoding...).
+
+    asyncpg reports these as `DataError`; sqlite3 raises a bare `OverflowError` (an integer
+    beyond 64 bits) or `UnicodeEncodeError` (a lone surrogate such as JSON's `"\\ud800"`).
+    """
+    if isinstance(exc, OverflowError | UnicodeEncodeError) and _raised_by_sqlite(exc):
+        return True
     try:
         import asyncpg
     except ImportError:  # pragma: no cover
@@ -154,6 +201,8 @@ def install_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, integrity_error)
     app.add_exception_handler(TortoiseValidationError, model_validation_error)
     app.add_exception_handler(OperationalError, operational_error)
+    app.add_exception_handler(OverflowError, operational_error)  # sqlite3: integer too large
+    app.add_exception_handler(UnicodeEncodeError, operational_error)  # sqlite3: lone surrogate
     app.add_exception_handler(DatabaseUnavailable, operational_error)
     app.add_exception_handler(ConnectionError, operational_error)
     app.add_exception_handler(OSError, operational_error)

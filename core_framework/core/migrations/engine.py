@@ -20,6 +20,7 @@ from tortoise.apps import Apps
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.context import TortoiseContext, require_context
 from tortoise.migrations.autodetector import MigrationAutodetector
+from tortoise.migrations.exceptions import IncompatibleStateError
 from tortoise.migrations.executor import MigrationExecutor
 from tortoise.migrations.graph import MigrationKey
 from tortoise.migrations.migration import Migration as TortoiseMigration
@@ -30,10 +31,10 @@ from tortoise.migrations.writer import format_migration_name
 
 from core.db.connection import connect
 from core.db.schema import drop_all_tables
+from core.migrations.editors import core_editor_class
 from core.migrations.exceptions import MigrationError
 from core.migrations.locking import locked_transaction, runs_in_transaction, session_lock
 from core.migrations.project import Project
-from core.migrations.sqlite import SqliteSchemaEditor
 
 #: Called as `progress(event, migration_name)`; events: apply, applied, skip, rollback, rolled_back.
 Progress = Callable[[str, str], object]
@@ -106,12 +107,11 @@ def _one_line(exc: BaseException) -> str:
 
 
 class Executor(MigrationExecutor):
-    """Tortoise's executor with core's SQLite schema editor (which keeps indexes on rebuilds)."""
+    """Tortoise's executor with core's schema editors (see `core.migrations.editors`)."""
 
     def _schema_editor(self, atomic: bool = True, collect_sql: bool = False) -> BaseSchemaEditor:
-        if self.connection.capabilities.dialect == "sqlite":
-            return SqliteSchemaEditor(self.connection, atomic=atomic, collect_sql=collect_sql)
-        return super()._schema_editor(atomic=atomic, collect_sql=collect_sql)
+        native = type(super()._schema_editor(atomic=atomic, collect_sql=collect_sql))
+        return core_editor_class(native)(self.connection, atomic=atomic, collect_sql=collect_sql)
 
     def editor_for(self, db: BaseDBAsyncClient, *, in_transaction: bool) -> BaseSchemaEditor:
         """A schema editor running on `db` (the step's transaction, or the plain connection)."""
@@ -136,6 +136,15 @@ class _NoHistory(MigrationRecorder):
 
     async def applied_migrations(self) -> list[MigrationKey]:
         return []
+
+
+@asynccontextmanager
+async def _reading_migrations(module: str) -> AsyncIterator[None]:
+    """Report what is wrong with the migration files (unknown dependency, ...) as a MigrationError."""
+    try:
+        yield
+    except (ValueError, IncompatibleStateError) as exc:
+        raise MigrationError(f"{module}/: {_one_line(exc)}") from exc
 
 
 class TortoiseEngine:
@@ -182,7 +191,8 @@ class TortoiseEngine:
             detector = self._detector()
             if empty:
                 return [await self._write_empty(detector, name)]
-            writers = await detector.changes()
+            async with _reading_migrations(self.project.migrations_module):
+                writers = await detector.changes()
             paths = []
             for writer in writers:
                 if name:
@@ -192,7 +202,8 @@ class TortoiseEngine:
             return paths
 
     async def _write_empty(self, detector: MigrationAutodetector, name: str | None) -> Path:
-        await detector.loader.build_graph()
+        async with _reading_migrations(self.project.migrations_module):
+            await detector.loader.build_graph()
         graph = detector.loader.graph
         numbers = [
             int(match.group(1))
@@ -207,7 +218,7 @@ class TortoiseEngine:
             EMPTY_MIGRATION.format(
                 title=f"Hand-written migration {filename}.",
                 number=number,
-                dependencies=", ".join(repr(key.name) for key in leaves),
+                dependencies=", ".join(f'"{key.name}"' for key in leaves),
             ),
             encoding="utf-8",
         )
@@ -222,7 +233,7 @@ class TortoiseEngine:
 
     async def _migrate(self, db: BaseDBAsyncClient, progress: Progress | None) -> list[str]:
         executor = self._executor(db)
-        pending = [step.migration for step in await executor.plan() if not step.backward]
+        pending = await self._pending(executor)
         applied_here: list[str] = []
         state: State | None = None
         for migration in pending:
@@ -248,12 +259,18 @@ class TortoiseEngine:
             return None
         async with self._database() as db:
             executor = self._executor(db)
-            await executor.loader.build_graph()
+            await self._load(executor)
             target = self._last_applied(executor, executor.loader.applied_migrations)
             if target is None:
                 return None
             migration = executor.loader.graph.nodes[target]
             assert migration is not None
+            one_way = [op.describe() for op in migration.operations if not op.reversible]
+            if one_way:
+                raise MigrationError(
+                    f"{target.name} cannot be rolled back: {'; '.join(one_way)} has no reverse "
+                    "(give RunSQL reverse_sql= / RunPython reverse_code=)"
+                )
             async with self._step(executor, db, migration, "roll back") as (client, applied):
                 if self._last_applied(executor, applied) != target:
                     raise MigrationError(
@@ -266,6 +283,18 @@ class TortoiseEngine:
                 await MigrationRecorder(client).record_unapplied(target.app_label, target.name)
             _emit(progress, "rolled_back", target.name)
             return target.name
+
+    async def _load(self, executor: Executor) -> None:
+        """Read the migration files and the history table."""
+        async with _reading_migrations(self.project.migrations_module):
+            await executor.loader.build_graph()
+
+    async def _pending(self, executor: Executor) -> list[TortoiseMigration]:
+        """The unapplied migrations, dependencies first."""
+        await self._load(executor)
+        applied = set(executor.loader.applied_migrations)
+        steps = executor._migration_plan(None, applied, executor.loader.graph)
+        return [step.migration for step in steps if not step.backward]
 
     def _last_applied(self, executor: Executor, applied: set[MigrationKey]) -> MigrationKey | None:
         """The applied migration no other applied one depends on (the latest, in plan order)."""
@@ -301,7 +330,7 @@ class TortoiseEngine:
             raise
         except Exception as exc:
             outcome = (
-                "nothing of it was applied"
+                f"nothing of it was {'reverted' if verb == 'roll back' else 'applied'}"
                 if transactional
                 else "it ran outside a transaction: check the database"
             )
@@ -324,7 +353,7 @@ class TortoiseEngine:
             return []
         async with self._database() as db:
             executor = self._executor(db)
-            await executor.loader.build_graph()
+            await self._load(executor)
             applied = executor.loader.applied_migrations
             statuses = [MigrationStatus(k.name, k in applied) for k in executor.full_plan()]
             nodes = executor.loader.graph.nodes
@@ -342,10 +371,10 @@ class TortoiseEngine:
                 changes=[f"there is no {self.project.migrations_module}/ package yet"]
             )
         async with self._database() as db:
-            writers = await self._detector().changes()
+            async with _reading_migrations(self.project.migrations_module):
+                writers = await self._detector().changes()
             changes = [op.describe() for writer in writers for op in writer.operations]
-            steps = await self._executor(db).plan()
-            pending = [step.migration.name for step in steps if not step.backward]
+            pending = [migration.name for migration in await self._pending(self._executor(db))]
             return CheckReport(changes=changes, pending=pending)
 
     async def sqlmigrate(self, name: str, backward: bool = False) -> list[str]:

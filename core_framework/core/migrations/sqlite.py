@@ -1,4 +1,4 @@
-"""SQLite: rebuild a table for what ALTER TABLE cannot do, and keep indexes across rebuilds.
+"""SQLite: rebuild a table for what ALTER TABLE cannot do.
 
 SQLite cannot add or drop a constraint in place; the documented way is to create the new
 table, copy the rows, drop the old one and rename. That is only safe with foreign keys off
@@ -13,7 +13,6 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.migrations.schema_editor import SqliteSchemaEditor as TortoiseSqliteSchemaEditor
-from tortoise.models import Model
 
 #: Turns the column and constraint definitions of a CREATE TABLE into the new ones.
 ItemsTransform = Callable[[list[str]], list[str]]
@@ -80,7 +79,7 @@ async def _rows(client: BaseDBAsyncClient, sql: str, values: list[Any] | None = 
     return list(await client.execute_query_dict(sql, values))
 
 
-async def _index_definitions(
+async def index_definitions(
     client: BaseDBAsyncClient, table: str
 ) -> list[tuple[str, str, list[str | None]]]:
     """(name, CREATE INDEX sql, columns) of the table's explicitly created indexes."""
@@ -98,11 +97,11 @@ async def _index_definitions(
     return found
 
 
-async def _column_names(client: BaseDBAsyncClient, table: str) -> list[str]:
+async def column_names(client: BaseDBAsyncClient, table: str) -> list[str]:
     return [str(row["name"]) for row in await _rows(client, f"PRAGMA table_info({quote(table)})")]
 
 
-async def _require_foreign_keys_off(client: BaseDBAsyncClient, table: str) -> None:
+async def require_foreign_keys_off(client: BaseDBAsyncClient, table: str) -> None:
     rows = await _rows(client, "PRAGMA foreign_keys")
     if rows and next(iter(rows[0].values())):
         raise RuntimeError(
@@ -119,15 +118,15 @@ async def rebuild_table(
         editor.collected_sql.append(f"-- SQLite: rebuild table {quote(table)} to {what}")
         return
     client = editor.client
-    await _require_foreign_keys_off(client, table)
+    await require_foreign_keys_off(client, table)
     rows = await _rows(
         client, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", [table]
     )
     if not rows:
         raise ValueError(f"table {table!r} does not exist")
     _, items, tail = split_table_sql(str(rows[0]["sql"]))
-    indexes = await _index_definitions(client, table)
-    columns = ", ".join(quote(c) for c in await _column_names(client, table))
+    indexes = await index_definitions(client, table)
+    columns = ", ".join(quote(c) for c in await column_names(client, table))
     temporary = quote(f"new__{table}")
     statements = [
         f"CREATE TABLE {temporary} ({', '.join(transform(items))}{tail}",
@@ -138,31 +137,3 @@ async def rebuild_table(
     ]
     for statement in statements:
         await client.execute_query(statement)
-
-
-class SqliteSchemaEditor(TortoiseSqliteSchemaEditor):
-    """Tortoise's SQLite editor, re-creating the table's indexes after it rebuilds a table.
-
-    Tortoise's rebuild (used to drop or alter a column) copies the columns but loses every
-    index; this puts back each index whose columns all survived.
-    """
-
-    async def _remake_table(
-        self,
-        model: type[Model],
-        create_field: Any = None,
-        delete_field: Any = None,
-        alter_fields: Any = None,
-    ) -> None:
-        if self.collect_sql:
-            await super()._remake_table(model, create_field, delete_field, alter_fields)
-            return
-        table = model._meta.db_table
-        await _require_foreign_keys_off(self.client, table)
-        indexes = await _index_definitions(self.client, table)
-        await super()._remake_table(model, create_field, delete_field, alter_fields)
-        columns = set(await _column_names(self.client, table))
-        existing = {name for name, _, _ in await _index_definitions(self.client, table)}
-        for name, sql, index_columns in indexes:
-            if name not in existing and all(c in columns for c in index_columns):
-                await self.client.execute_query(sql)

@@ -48,11 +48,12 @@ _DECIMALS = {"DECIMAL", "NUMERIC"}
 
 
 def field_for_sql_type(
-    column_type: str, *, nullable: bool, default: Any = None
+    column_type: str, *, nullable: bool, default: Any = None, **options: Any
 ) -> Field[Any] | None:
     """The Tortoise field a column of `column_type` reads as, or None when there is no match.
 
     `VARCHAR(20)` → `CharField(max_length=20)`, `NUMERIC(10,2)` → `DecimalField(10, 2)`, ...
+    `options` (`unique`, `db_index`, `description`) are passed on to the field.
     """
     match = _TYPE.match(column_type)
     if match is None:

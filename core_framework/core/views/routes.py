@@ -87,12 +87,12 @@ def lookup_parameter(view: type[GenericViewSet]) -> inspect.Parameter:
 
 @cache
 def page_model(schema: type[BaseModel]) -> type[BaseModel]:
-    """`{"count", "next", "previous", "results": [schema]}` for the docs."""
+    """`{"count", "next", "previous", "results": [schema]}` for the docs (all four always sent)."""
     return create_model(
         f"Paginated{schema.__name__}",
         count=(int, ...),
-        next=(str | None, None),
-        previous=(str | None, None),
+        next=(str | None, ...),
+        previous=(str | None, ...),
         results=(list[schema], ...),  # type: ignore[valid-type]
     )
 

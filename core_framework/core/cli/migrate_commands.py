@@ -1,0 +1,170 @@
+"""`core makemigrations`, `migrate`, `showmigrations`, `check`, `reset_db` and `sqlmigrate`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import rich_click as click
+from click import get_current_context
+from click.exceptions import Abort
+
+from core.cli.errors import fail, one_line_errors, run
+from core.db.urls import parse_database_url
+from core.migrations.engine import MigrationEngine, get_engine
+from core.migrations.project import Project
+
+
+def _engine() -> MigrationEngine:
+    return get_engine(Project.current())
+
+
+def _shown(path: Path) -> str:
+    """`path` relative to the working directory when it is inside it."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # pragma: no cover - another drive on Windows
+        return str(path)
+
+
+class ProgressPrinter:
+    """`Applying 0001_initial... OK`, one line per migration, closed cleanly on failure."""
+
+    LABELS = {"apply": "Applying", "rollback": "Rolling back"}
+
+    def __init__(self) -> None:
+        self.open_line = False
+        self.skipped = 0
+
+    def __call__(self, event: str, name: str) -> None:
+        if event in self.LABELS:
+            click.echo(f"  {self.LABELS[event]} {name}...", nl=False)
+            self.open_line = True
+        elif event in ("applied", "rolled_back"):
+            click.echo(" OK")
+            self.open_line = False
+        elif event == "skip":
+            self.skipped += 1
+            click.echo(f"  Skipping {name}: another process applied it")
+
+    def close(self) -> None:
+        if self.open_line:
+            click.echo(" FAILED")
+            self.open_line = False
+
+
+@click.command()
+@click.option("--name", "-n", help="Name of the migration file: NNNN_<name>.py.")
+@click.option("--empty", is_flag=True, help="Write an empty migration to fill in by hand.")
+@one_line_errors
+def makemigrations(name: str | None, empty: bool) -> None:
+    """Write a migration for the changes in your models."""
+    paths = run(_engine().makemigrations(name=name, empty=empty))
+    if not paths:
+        click.echo("No changes detected")
+    for path in paths:
+        click.echo(f"Created {_shown(path)}")
+
+
+@click.command()
+@click.option("--rollback", is_flag=True, help="Revert the last applied migration (only that one).")
+@one_line_errors
+def migrate(rollback: bool) -> None:
+    """Apply every pending migration, each in its own transaction."""
+    printer = ProgressPrinter()
+    try:
+        if rollback:
+            if run(_engine().rollback(printer)) is None:
+                click.echo("No migrations to roll back.")
+        elif not run(_engine().migrate(printer)) and not printer.skipped:
+            click.echo("No migrations to apply.")
+    finally:
+        printer.close()
+
+
+@click.command()
+@one_line_errors
+def showmigrations() -> None:
+    """List the migrations: [X] applied, [ ] pending."""
+    statuses = run(_engine().showmigrations())
+    if not statuses:
+        click.echo("No migrations.")
+    for status in statuses:
+        note = "" if status.on_disk else "  (applied, but its file is missing)"
+        click.echo(f" [{'X' if status.applied else ' '}] {status.name}{note}")
+
+
+@click.command()
+@one_line_errors
+def check() -> None:
+    """Fail (exit 1) if models changed without a migration or migrations are unapplied."""
+    report = run(_engine().check())
+    if report.ok:
+        click.echo("No issues: models, migrations and database agree.")
+        return
+    if report.changes:
+        click.echo("Models have changes without a migration (run `core makemigrations`):")
+        for change in report.changes:
+            click.echo(f"  - {change}")
+    if report.pending:
+        click.echo("Migrations not applied to the database (run `core migrate`):")
+        for name in report.pending:
+            click.echo(f"  - {name}")
+    get_current_context().exit(1)
+
+
+@click.command("reset_db")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@one_line_errors
+def reset_db(yes: bool) -> None:
+    """Drop every table of the database, then apply all migrations again."""
+    project = Project.current()
+    target = parse_database_url(project.settings.database_url).describe()
+    if not yes:
+        try:
+            confirmed = click.confirm(
+                f"This destroys all data in {target} and re-applies the migrations. Continue?",
+                default=False,
+            )
+        except Abort:
+            confirmed = False
+            click.echo()
+        if not confirmed:
+            fail("reset_db not confirmed; nothing was dropped (use --yes to skip the question)")
+    printer = ProgressPrinter()
+    try:
+        run(get_engine(project).reset(printer))
+    finally:
+        printer.close()
+    click.echo(f"Reset {target}.")
+
+
+@click.command()
+@click.argument("name")
+@click.option("--backward", is_flag=True, help="The SQL that reverts the migration instead.")
+@one_line_errors
+def sqlmigrate(name: str, backward: bool) -> None:
+    """Print the SQL of migration NAME (a full name or a unique prefix such as 0002)."""
+    project = Project.current()
+    statements = run(get_engine(project).sqlmigrate(name, backward=backward))
+    transactional = parse_database_url(project.settings.database_url).dialect in (
+        "sqlite",
+        "postgres",
+    )
+    if transactional:
+        click.echo("BEGIN;")
+    for statement in statements:
+        text = statement.rstrip()
+        click.echo(text if text.startswith("--") or text.endswith(";") else f"{text};")
+    if transactional:
+        click.echo("COMMIT;")
+
+
+MIGRATION_COMMANDS: tuple[click.Command, ...] = (
+    makemigrations,
+    migrate,
+    showmigrations,
+    check,
+    reset_db,
+    sqlmigrate,
+)

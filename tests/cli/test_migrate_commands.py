@@ -1,0 +1,260 @@
+"""The migration commands, run as `core ...` processes in throw-away projects.
+
+Each test's database is a SQLite file in its project, or PostgreSQL when DATABASE_URL says so.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from tests.migrations.projects import ProjectDir, lines, new_project
+
+GUIDE_MIGRATION = """
+    # migrations/0002_add_phone_to_users.py
+    from core.migrations import Migration, AddColumn
+
+    class Migration0002(Migration):
+        dependencies = ["0001_initial"]
+
+        operations = [
+            AddColumn(
+                table_name="users",
+                column_name="phone",
+                column_type="VARCHAR(20)",
+                nullable=True,
+            ),
+        ]
+"""
+
+SHOP_CHANGE = """
+        sku: Mapped[str | None] = Field.string(max_length=20, nullable=True)
+        stock: Mapped[int] = Field.integer(default=0)
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> ProjectDir:
+    return new_project(tmp_path)
+
+
+def insert_shop_rows(project: ProjectDir) -> None:
+    """A user, a product of theirs and a review of it."""
+    project.sql(
+        "INSERT INTO users (id, email, password_hash, first_name, last_name, is_active, "
+        "is_staff, is_superuser, date_joined) "
+        "VALUES (1, 'a@example.com', '!', '', '', TRUE, FALSE, FALSE, '2024-01-01 00:00:00');"
+        "INSERT INTO products (id, name, owner_id) VALUES (1, 'Lamp', 1);"
+        "INSERT INTO reviews (id, body, product_id) VALUES (1, 'Bright', 1);"
+    )
+
+
+@pytest.mark.db
+def test_models_to_migrations_and_back(project: ProjectDir) -> None:
+    created = project.core("makemigrations", "--name", "initial")
+    assert "Created migrations/0001_initial.py" in created.stdout
+    assert (project.root / "migrations" / "__init__.py").is_file()
+
+    applied = project.core("migrate")
+    assert "Applying 0001_initial... OK" in applied.stdout
+    assert {"users", "products", "reviews", "auth_groups", "users_groups"} <= project.tables()
+    insert_shop_rows(project)
+
+    # A model gains two fields: check names the change until a migration exists.
+    project.write_models(shop_extra=SHOP_CHANGE)
+    unmigrated = project.core("check", ok=False)
+    assert unmigrated.returncode == 1
+    assert "Add field sku to Product" in unmigrated.stdout
+    assert "core makemigrations" in unmigrated.stdout
+
+    project.core("makemigrations", "--name", "add_sku")
+    assert project.migration_files() == ["0001_initial.py", "0002_add_sku.py"]
+    pending = project.core("check", ok=False)
+    assert pending.returncode == 1
+    assert "0002_add_sku" in pending.stdout
+    assert "makemigrations" not in pending.stdout
+
+    project.core("migrate")
+    assert {"sku", "stock"} <= set(project.columns("products"))
+    assert project.sql("SELECT stock FROM products") == [{"stock": 0}]  # existing row filled
+    assert "No issues" in project.core("check").stdout
+    assert "No changes detected" in project.core("makemigrations").stdout
+
+    # --rollback reverts exactly the last migration, keeping rows, references and indexes.
+    index_names = project.indexes("products")
+    rolled_back = project.core("migrate", "--rollback")
+    assert "Rolling back 0002_add_sku... OK" in rolled_back.stdout
+    assert not {"sku", "stock"} & set(project.columns("products"))
+    assert project.count("products") == 1
+    assert project.count("reviews") == 1
+    assert project.indexes("products") == index_names
+    assert lines(project.core("showmigrations").stdout) == [
+        " [X] 0001_initial",
+        " [ ] 0002_add_sku",
+    ]
+
+    project.core("migrate")
+    assert {"sku", "stock"} <= set(project.columns("products"))
+    assert project.applied() == ["0001_initial", "0002_add_sku"]
+
+
+@pytest.mark.db
+def test_guide_hand_written_migration_applies_and_rolls_back(project: ProjectDir) -> None:
+    project.core("makemigrations", "--name", "initial")
+    project.write("migrations/0002_add_phone_to_users.py", GUIDE_MIGRATION)
+
+    assert "Applying 0002_add_phone_to_users... OK" in project.core("migrate").stdout
+    assert "phone" in project.columns("users")
+    sql = project.core("sqlmigrate", "0002").stdout
+    assert 'ADD COLUMN "phone" VARCHAR(20)' in sql
+
+    # The migration state knows the column: a model declaring it needs no new migration.
+    project.write_models(
+        users_extra="phone: Mapped[str | None] = Field.string(max_length=20, nullable=True)"
+    )
+    assert "No issues" in project.core("check").stdout
+
+    assert "Rolling back 0002_add_phone_to_users" in project.core("migrate", "--rollback").stdout
+    assert "phone" not in project.columns("users")
+    assert project.applied() == ["0001_initial"]
+
+
+@pytest.mark.db
+def test_a_failing_migration_leaves_schema_and_history_untouched(project: ProjectDir) -> None:
+    project.core("makemigrations", "--name", "initial")
+    project.core("migrate")
+    project.write(
+        "migrations/0002_broken.py",
+        """
+        from core.migrations import AddColumn, CreateTable, Migration, RunSQL
+
+        class Broken(Migration):
+            dependencies = ["0001_initial"]
+            operations = [
+                CreateTable("audit_log", columns={"id": "INTEGER PRIMARY KEY"}),
+                AddColumn("products", "note", "TEXT"),
+                RunSQL("INSERT INTO no_such_table VALUES (1)"),
+            ]
+        """,
+    )
+    failed = project.core("migrate", ok=False)
+
+    assert failed.returncode == 1
+    assert "Applying 0002_broken... FAILED" in failed.stdout
+    error = failed.stderr.strip()
+    assert error.startswith("Error: could not apply 0002_broken (nothing of it was applied): ")
+    assert "no_such_table" in error
+    assert len(error.splitlines()) == 1
+    assert "audit_log" not in project.tables()
+    assert "note" not in project.columns("products")
+    assert project.applied() == ["0001_initial"]
+
+
+@pytest.mark.db
+def test_reset_db_asks_first_then_drops_everything_and_migrates(project: ProjectDir) -> None:
+    project.core("makemigrations", "--name", "initial")
+    project.core("migrate")
+    project.sql("INSERT INTO auth_groups (name) VALUES ('editors')")
+    project.sql("CREATE TABLE stray (id INTEGER)")
+
+    no_answer = project.core("reset_db", ok=False)  # stdin is empty: nobody can confirm
+    assert no_answer.returncode == 1
+    assert "not confirmed" in no_answer.stderr
+    declined = project.core("reset_db", ok=False, input="n\n")
+    assert declined.returncode == 1
+    assert project.count("auth_groups") == 1
+
+    reset = project.core("reset_db", "--yes")
+    assert "Applying 0001_initial... OK" in reset.stdout
+    assert "stray" not in project.tables()
+    assert project.count("auth_groups") == 0
+    assert project.applied() == ["0001_initial"]
+
+
+@pytest.mark.db
+def test_showmigrations_and_sqlmigrate(project: ProjectDir) -> None:
+    assert "No migrations." in project.core("showmigrations").stdout
+    assert "No migrations to roll back." in project.core("migrate", "--rollback").stdout
+
+    project.core("makemigrations", "--name", "initial")
+    forward = project.core("sqlmigrate", "0001").stdout
+    assert forward.startswith("BEGIN;")
+    assert (
+        'CREATE TABLE IF NOT EXISTS "products"' in forward or 'CREATE TABLE "products"' in forward
+    )
+    assert "-- Create model Product" in forward
+    backward = project.core("sqlmigrate", "0001_initial", "--backward").stdout
+    assert 'DROP TABLE "products"' in backward
+    assert "products" not in project.tables()  # sqlmigrate runs nothing
+
+    unknown = project.core("sqlmigrate", "0009", ok=False)
+    assert unknown.returncode == 1
+    assert "Cannot find migration '0009'" in unknown.stderr
+
+
+@pytest.mark.db
+def test_concurrent_migrate_processes_apply_each_migration_once(project: ProjectDir) -> None:
+    project.core("makemigrations", "--name", "initial")
+    project.write(
+        "migrations/0002_slow_data.py",
+        """
+        import asyncio
+
+        from core.migrations import CreateTable, Migration, RunPython
+
+        async def count_once(apps, schema_editor):
+            await schema_editor.client.execute_query("INSERT INTO runs (n) VALUES (1)")
+            await asyncio.sleep(1)  # the other process is waiting for the lock meanwhile
+
+        class SlowData(Migration):
+            dependencies = ["0001_initial"]
+            operations = [
+                CreateTable("runs", columns={"n": "INTEGER NOT NULL"}),
+                RunPython(count_once, RunPython.noop),
+            ]
+        """,
+    )
+    processes = [project.spawn("migrate") for _ in range(2)]
+    results = [(p.wait(timeout=120), *p.communicate()) for p in processes]
+
+    for code, stdout, stderr in results:
+        assert code == 0, f"stdout:\n{stdout}\nstderr:\n{stderr}"
+    output = "".join(stdout for _, stdout, _ in results)
+    assert output.count("Applying 0002_slow_data... OK") == 1
+    assert project.count("runs") == 1
+    assert project.applied() == ["0001_initial", "0002_slow_data"]
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_unreachable_database_is_a_one_line_error(tmp_path: Path) -> None:
+    project = ProjectDir(root=tmp_path, pg_url=None)
+    project.write_models()
+    url = f"postgresql+asyncpg://core:hunter2@127.0.0.1:{_closed_port()}/shop"
+    env = project.env(DATABASE_URL=url)
+
+    # makemigrations needs no database.
+    assert "Created migrations/0001_initial.py" in project.core("makemigrations", env=env).stdout
+    for command in (["migrate"], ["check"]):
+        result = project.core(*command, ok=False, env=env)
+        assert result.returncode == 1, command
+        assert result.stderr.startswith(
+            "Error: cannot connect to postgres database 'shop' at 127.0.0.1"
+        ), result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert "hunter2" not in result.stderr
+
+
+def test_bad_settings_are_a_one_line_error(tmp_path: Path) -> None:
+    project = ProjectDir(root=tmp_path, pg_url=None)
+    project.write_models()
+    result = project.core("migrate", ok=False, env=project.env(MIGRATIONS_ENGINE="south"))
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: invalid settings: migrations_engine: ")
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -1,0 +1,282 @@
+"""Throw-away projects for the migration tests: models, `.env`, the real `core` command.
+
+The database is a SQLite file in the project unless DATABASE_URL names PostgreSQL (CI re-runs
+the `db` tests there); PostgreSQL projects share one database, emptied for each test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.db.urls import parse_database_url
+
+#: The `core` console script of the interpreter running the tests.
+CORE = str(Path(sys.executable).with_name("core"))
+
+#: Settings the tests' environment must not leak into a project.
+_PROJECT_SETTINGS = ("DATABASE_URL", "MODELS", "MIGRATIONS_DIR", "MIGRATIONS_ENGINE")
+
+USERS_MODELS = """
+    from core import Field, Mapped
+    from core.auth.models import AbstractUser, PermissionsMixin
+
+
+    class User(AbstractUser, PermissionsMixin):
+        __tablename__ = "users"
+        {extra}
+"""
+
+SHOP_MODELS = """
+    from core import Field, Mapped, Model
+
+
+    class Product(Model):
+        __tablename__ = "products"
+
+        id: Mapped[int] = Field.pk()
+        name: Mapped[str] = Field.string(max_length=100, index=True)
+        owner_id: Mapped[int] = Field.foreign_key("users.id")
+        {extra}
+
+
+    class Review(Model):
+        __tablename__ = "reviews"
+
+        id: Mapped[int] = Field.pk()
+        product_id: Mapped[int] = Field.foreign_key("products.id", related_name="reviews")
+        body: Mapped[str] = Field.text()
+"""
+
+
+def postgres_url() -> str | None:
+    """DATABASE_URL when it names PostgreSQL (the CI re-run), else None."""
+    url = os.environ.get("DATABASE_URL", "")
+    return url if url and parse_database_url(url).dialect == "postgres" else None
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return "postgresql://" + url.split("://", 1)[1]
+
+
+async def _pg(url: str, sql: str, *args: Any) -> list[dict[str, Any]]:
+    import asyncpg
+
+    connection = await asyncpg.connect(_asyncpg_dsn(url))
+    try:
+        if not args and ";" in sql:
+            await connection.execute(sql)
+            return []
+        return [dict(row) for row in await connection.fetch(sql, *args)]
+    finally:
+        await connection.close()
+
+
+@dataclass
+class ProjectDir:
+    """A project directory on disk and the database its `.env` (or DATABASE_URL) names."""
+
+    root: Path
+    pg_url: str | None
+
+    @property
+    def dialect(self) -> str:
+        return "postgres" if self.pg_url else "sqlite"
+
+    # Files ----------------------------------------------------------------------------------
+
+    def write(self, relative: str, text: str) -> Path:
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+        return path
+
+    def write_models(self, users_extra: str = "", shop_extra: str = "") -> None:
+        self.write("src/apps/users/models.py", USERS_MODELS.format(extra=users_extra))
+        self.write("src/apps/shop/models.py", SHOP_MODELS.format(extra=shop_extra))
+
+    def migration_files(self) -> list[str]:
+        return sorted(p.name for p in (self.root / "migrations").glob("[0-9]*.py"))
+
+    # Commands -------------------------------------------------------------------------------
+
+    def env(self, **overrides: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k.upper() not in _PROJECT_SETTINGS}
+        env["PYTHONDONTWRITEBYTECODE"] = "1"  # files rewritten within a second stay fresh
+        if self.pg_url:
+            env["DATABASE_URL"] = self.pg_url
+        env.update(overrides)
+        return env
+
+    def core(
+        self,
+        *args: str,
+        ok: bool = True,
+        input: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run `core ARGS` in the project; with `ok`, fail the test unless it exits 0."""
+        result = subprocess.run(
+            [CORE, *args],
+            cwd=self.root,
+            env=env or self.env(),
+            input=input,
+            stdin=None if input is not None else subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if ok:
+            assert result.returncode == 0, (
+                f"core {' '.join(args)} exited {result.returncode}\n"
+                f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+            )
+        return result
+
+    def spawn(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [CORE, *args],
+            cwd=self.root,
+            env=self.env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    # The database ------------------------------------------------------------------------
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.root / "app.db"
+
+    def sql(self, sql: str, *args: Any) -> list[dict[str, Any]]:
+        """Run `sql` ($1-style parameters on PostgreSQL, ? on SQLite); the rows as dicts."""
+        if self.pg_url:
+            return asyncio.run(_pg(self.pg_url, sql, *args))
+        connection = sqlite3.connect(self.sqlite_path)
+        connection.row_factory = sqlite3.Row
+        try:
+            if not args and ";" in sql:
+                connection.executescript(sql)
+                return []
+            rows = [dict(row) for row in connection.execute(sql, args)]
+            connection.commit()
+            return rows
+        finally:
+            connection.close()
+
+    def reset_database(self) -> None:
+        if self.pg_url:
+            self.sql("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
+
+    def tables(self) -> set[str]:
+        if self.pg_url:
+            rows = self.sql(
+                "SELECT table_name AS name FROM information_schema.tables "
+                "WHERE table_schema = current_schema()"
+            )
+        elif not self.sqlite_path.exists():
+            return set()
+        else:
+            rows = self.sql("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {str(row["name"]) for row in rows}
+
+    def columns(self, table: str) -> list[str]:
+        if self.pg_url:
+            rows = self.sql(
+                "SELECT column_name AS name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = $1 "
+                "ORDER BY ordinal_position",
+                table,
+            )
+        else:
+            rows = self.sql(f'PRAGMA table_info("{table}")')
+        return [str(row["name"]) for row in rows]
+
+    def column_types(self, table: str) -> dict[str, tuple[str, bool]]:
+        """Column -> (SQL type as `VARCHAR(20)`/`TEXT`/..., nullable)."""
+        if self.pg_url:
+            rows = self.sql(
+                "SELECT column_name AS name, data_type, character_maximum_length AS length, "
+                "is_nullable FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = $1",
+                table,
+            )
+            return {
+                str(row["name"]): (
+                    f"VARCHAR({row['length']})"
+                    if row["data_type"] == "character varying"
+                    else str(row["data_type"]).upper(),
+                    row["is_nullable"] == "YES",
+                )
+                for row in rows
+            }
+        rows = self.sql(f'PRAGMA table_info("{table}")')
+        return {str(row["name"]): (str(row["type"]).upper(), not row["notnull"]) for row in rows}
+
+    def indexes(self, table: str) -> set[str]:
+        if self.pg_url:
+            rows = self.sql(
+                "SELECT indexname AS name FROM pg_indexes "
+                "WHERE schemaname = current_schema() AND tablename = $1",
+                table,
+            )
+        else:
+            rows = self.sql(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?", table
+            )
+        return {str(row["name"]) for row in rows}
+
+    def foreign_keys(self, table: str) -> set[tuple[str, str]]:
+        """(column, referenced table) of each foreign key of `table`."""
+        if self.pg_url:
+            rows = self.sql(
+                "SELECT kcu.column_name AS column, ccu.table_name AS target "
+                "FROM information_schema.table_constraints tc "
+                "JOIN information_schema.key_column_usage kcu "
+                "  ON tc.constraint_name = kcu.constraint_name "
+                " AND tc.table_schema = kcu.table_schema "
+                "JOIN information_schema.constraint_column_usage ccu "
+                "  ON tc.constraint_name = ccu.constraint_name "
+                " AND tc.table_schema = ccu.table_schema "
+                "WHERE tc.constraint_type = 'FOREIGN KEY' "
+                "  AND tc.table_schema = current_schema() AND tc.table_name = $1",
+                table,
+            )
+        else:
+            rows = [
+                {"column": row["from"], "target": row["table"]}
+                for row in self.sql(f'PRAGMA foreign_key_list("{table}")')
+            ]
+        return {(str(row["column"]), str(row["target"])) for row in rows}
+
+    def count(self, table: str) -> int:
+        rows = self.sql(f'SELECT COUNT(*) AS n FROM "{table}"')  # noqa: S608 - test tables
+        return int(rows[0]["n"])
+
+    def applied(self) -> list[str]:
+        rows = self.sql('SELECT name FROM "tortoise_migrations" ORDER BY name')
+        return [str(row["name"]) for row in rows]
+
+
+def new_project(root: Path, models: bool = True) -> ProjectDir:
+    """A project in `root` with the users and shop apps, on a fresh database."""
+    project = ProjectDir(root=root, pg_url=postgres_url())
+    project.write(".env", "DATABASE_URL=sqlite+aiosqlite:///./app.db\n")
+    if models:
+        project.write_models()
+    project.reset_database()
+    return project
+
+
+def lines(text: str) -> Sequence[str]:
+    return [line.rstrip() for line in text.strip("\n").splitlines()]

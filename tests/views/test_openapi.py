@@ -1,0 +1,293 @@
+"""The guide app's OpenAPI document: valid, and exact about every posts route (DESIGN: Routes and OpenAPI).
+
+ViewSets become ordinary FastAPI routes with real signatures, so `/openapi.json` documents request
+bodies (`input_schema`, a no-field-required version for PATCH), response models (`output_schema`,
+the paginated envelope for list), the typed `{id}`, the list's query parameters and tags.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from openapi_spec_validator import validate
+
+POSTS = "/api/v1/posts/"
+POST = "/api/v1/posts/{id}/"
+REF = "#/components/schemas/"
+
+#: Every posts route with its methods: CRUD, then the @action routes (trailing slashes as in the guide).
+POSTS_ROUTES = {
+    POSTS: {"get", "post"},
+    POST: {"get", "put", "patch", "delete"},
+    "/api/v1/posts/{id}/publish/": {"post"},
+    "/api/v1/posts/{id}/unpublish/": {"post"},
+    "/api/v1/posts/{id}/stats/": {"get"},
+    "/api/v1/posts/featured/": {"get"},
+    "/api/v1/posts/bulk-title/": {"post"},
+}
+DETAIL_OPERATIONS = [
+    (path, method) for path, methods in POSTS_ROUTES.items() if "{id}" in path for method in methods
+]
+#: The list action's query parameters, in order, with their JSON types.
+LIST_PARAMETERS = {
+    "page": "integer",
+    "page_size": "integer",
+    "search": "string",
+    "ordering": "string",
+    "is_published": "boolean",
+    "views_count": "integer",
+    "views_count__gte": "integer",
+    "views_count__lte": "integer",
+}
+
+
+@pytest.fixture
+async def document(client: httpx.AsyncClient) -> dict[str, Any]:
+    response = await client.get("/openapi.json")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    return response.json()
+
+
+def operation(document: dict[str, Any], path: str, method: str) -> dict[str, Any]:
+    return document["paths"][path][method]
+
+
+def schema_named(document: dict[str, Any], ref: str) -> dict[str, Any]:
+    assert ref.startswith(REF), ref
+    return document["components"]["schemas"][ref.removeprefix(REF)]
+
+
+def json_schema(content_holder: dict[str, Any]) -> dict[str, Any]:
+    """The JSON schema of a requestBody or a response (and nothing but JSON)."""
+    assert list(content_holder["content"]) == ["application/json"]
+    return content_holder["content"]["application/json"]["schema"]
+
+
+def json_types(schema: dict[str, Any]) -> set[str]:
+    """`{"type": "integer"}` or `{"anyOf": [{"type": "integer"}, {"type": "null"}]}` -> {"integer"}."""
+    options = schema.get("anyOf", [schema])
+    return {option["type"] for option in options} - {"null"}
+
+
+def all_operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (path, method, op)
+        for path, item in document["paths"].items()
+        for method, op in item.items()
+        if method in {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+    ]
+
+
+async def test_the_document_is_valid_openapi(document: dict[str, Any]) -> None:
+    validate(document)  # raises OpenAPIValidationError with the failing path
+    assert document["openapi"].startswith("3.1")
+    assert document["info"]["title"] == "Guide API"
+    assert document["info"]["version"] == "1.0.0"
+
+
+async def test_every_posts_route_is_documented_with_its_methods(document: dict[str, Any]) -> None:
+    documented = {
+        path: set(item)
+        for path, item in document["paths"].items()
+        if path.startswith("/api/v1/posts/")
+    }
+    assert documented == POSTS_ROUTES
+    # No route of any ViewSet lacks the guide's trailing slash (no /posts or /posts/{id}).
+    api_paths = [path for path in document["paths"] if path.startswith("/api/")]
+    assert api_paths
+    assert all(path.endswith("/") for path in api_paths), api_paths
+
+
+async def test_create_and_update_take_the_input_schema(document: dict[str, Any]) -> None:
+    for method in ("post", "put"):
+        path = POSTS if method == "post" else POST
+        body = operation(document, path, method)["requestBody"]
+        assert body["required"] is True
+        assert json_schema(body) == {"$ref": f"{REF}PostInput"}
+
+    post_input = schema_named(document, f"{REF}PostInput")
+    assert post_input["type"] == "object"
+    assert post_input["required"] == ["title", "slug", "content"]
+    assert {name: prop["type"] for name, prop in post_input["properties"].items()} == {
+        "title": "string",
+        "slug": "string",
+        "content": "string",
+        "is_published": "boolean",
+    }
+    assert post_input["properties"]["is_published"]["default"] is False
+
+
+async def test_partial_update_takes_a_schema_where_nothing_is_required(
+    document: dict[str, Any],
+) -> None:
+    body = operation(document, POST, "patch")["requestBody"]
+    ref = json_schema(body)["$ref"]
+    assert ref != f"{REF}PostInput"
+    patched = schema_named(document, ref)
+    post_input = schema_named(document, f"{REF}PostInput")
+    assert patched["type"] == "object"
+    assert not patched.get("required")
+    # The same fields with the same types: only their being required differs.
+    assert {name: prop["type"] for name, prop in patched["properties"].items()} == {
+        name: prop["type"] for name, prop in post_input["properties"].items()
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "status"),
+    [(POST, "get", "200"), (POST, "put", "200"), (POST, "patch", "200"), (POSTS, "post", "201")],
+)
+async def test_object_responses_are_the_output_schema(
+    document: dict[str, Any], path: str, method: str, status: str
+) -> None:
+    responses = operation(document, path, method)["responses"]
+    assert set(responses) == {status, "422"}
+    assert json_schema(responses[status]) == {"$ref": f"{REF}PostOutput"}
+    assert json_schema(responses["422"]) == {"$ref": f"{REF}HTTPValidationError"}
+
+
+async def test_the_output_schema_lists_every_field_with_its_type(document: dict[str, Any]) -> None:
+    post_output = schema_named(document, f"{REF}PostOutput")
+    properties = post_output["properties"]
+    assert set(post_output["required"]) == set(properties)
+    assert {name: json_types(prop) for name, prop in properties.items()} == {
+        "id": {"integer"},
+        "title": {"string"},
+        "slug": {"string"},
+        "content": {"string"},
+        "is_published": {"boolean"},
+        "views_count": {"integer"},
+        "created_at": {"string"},
+        "updated_at": {"string"},
+    }
+    assert properties["created_at"]["format"] == "date-time"
+    assert properties["updated_at"]["anyOf"] == [
+        {"type": "string", "format": "date-time"},
+        {"type": "null"},
+    ]
+
+
+async def test_list_responds_with_the_paginated_envelope(document: dict[str, Any]) -> None:
+    responses = operation(document, POSTS, "get")["responses"]
+    assert set(responses) == {"200", "422"}
+    envelope = schema_named(document, json_schema(responses["200"])["$ref"])
+    assert envelope["type"] == "object"
+    properties = envelope["properties"]
+    assert list(properties) == ["count", "next", "previous", "results"]
+    # DRF's envelope always carries all four keys; next/previous are null at the ends.
+    assert set(envelope["required"]) == {"count", "next", "previous", "results"}
+    assert properties["count"]["type"] == "integer"
+    for link in ("next", "previous"):
+        assert properties[link]["anyOf"] == [{"type": "string"}, {"type": "null"}]
+    assert properties["results"]["type"] == "array"
+    assert properties["results"]["items"] == {"$ref": f"{REF}PostOutput"}
+
+
+async def test_list_documents_pagination_search_ordering_and_each_filter(
+    document: dict[str, Any],
+) -> None:
+    parameters = operation(document, POSTS, "get")["parameters"]
+    assert [param["name"] for param in parameters] == list(LIST_PARAMETERS)
+    for param in parameters:
+        assert param["in"] == "query"
+        assert param["required"] is False
+        assert json_types(param["schema"]) == {LIST_PARAMETERS[param["name"]]}, param
+    by_name = {param["name"]: param["schema"] for param in parameters}
+    for name in ("page", "page_size"):
+        assert by_name[name]["anyOf"][0] == {"type": "integer", "minimum": 1}
+    for name in ("search", "ordering"):
+        assert by_name[name]["anyOf"][0]["maxLength"] == 200
+    # Only list takes query parameters.
+    for path, method, op in all_operations(document):
+        if path.startswith("/api/v1/posts/") and (path, method) != (POSTS, "get"):
+            assert all(param["in"] == "path" for param in op.get("parameters", [])), (path, method)
+
+
+@pytest.mark.parametrize(("path", "method"), DETAIL_OPERATIONS)
+async def test_the_id_path_parameter_is_an_integer(
+    document: dict[str, Any], path: str, method: str
+) -> None:
+    parameters = operation(document, path, method)["parameters"]
+    assert [param["name"] for param in parameters] == ["id"]
+    (param,) = parameters
+    assert param["in"] == "path"
+    assert param["required"] is True
+    # Post.id is an IntField: the documented range is the column's, so larger ids are a 404.
+    assert param["schema"]["type"] == "integer"
+    assert param["schema"]["minimum"] == -(2**31)
+    assert param["schema"]["maximum"] == 2**31 - 1
+
+
+async def test_collection_routes_take_no_path_parameter(document: dict[str, Any]) -> None:
+    for path in (POSTS, "/api/v1/posts/featured/", "/api/v1/posts/bulk-title/"):
+        for method in POSTS_ROUTES[path]:
+            parameters = operation(document, path, method).get("parameters", [])
+            assert all(param["in"] != "path" for param in parameters), (path, method)
+
+
+async def test_destroy_documents_204_without_a_body(document: dict[str, Any]) -> None:
+    responses = operation(document, POST, "delete")["responses"]
+    assert set(responses) == {"204", "422"}
+    assert "content" not in responses["204"]
+    assert "requestBody" not in operation(document, POST, "delete")
+
+
+async def test_an_action_with_schemas_is_documented_like_crud(document: dict[str, Any]) -> None:
+    op = operation(document, "/api/v1/posts/bulk-title/", "post")
+    assert op["requestBody"]["required"] is True
+    assert json_schema(op["requestBody"]) == {"$ref": f"{REF}ChangePasswordInput"}
+    assert set(op["responses"]) == {"201", "422"}
+    assert json_schema(op["responses"]["201"]) == {"$ref": f"{REF}PostOutput"}
+    assert op["description"].startswith("An action with declared schemas")
+    change_password = schema_named(document, f"{REF}ChangePasswordInput")
+    assert change_password["required"] == ["current_password", "new_password"]
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        ("/api/v1/posts/{id}/publish/", "post"),
+        ("/api/v1/posts/{id}/unpublish/", "post"),
+        ("/api/v1/posts/{id}/stats/", "get"),
+        ("/api/v1/posts/featured/", "get"),
+    ],
+)
+async def test_actions_without_schemas_have_no_body_and_a_200(
+    document: dict[str, Any], path: str, method: str
+) -> None:
+    op = operation(document, path, method)
+    assert "requestBody" not in op
+    assert "200" in op["responses"]
+    assert json_schema(op["responses"]["200"]) == {}
+    # The action's docstring is its description.
+    assert op["description"].startswith(f"{method.upper()} {path.removeprefix('/api/v1')}")
+
+
+async def test_operations_are_tagged_once(document: dict[str, Any]) -> None:
+    for path, method, op in all_operations(document):
+        if path.startswith("/api/v1/posts/"):
+            assert op["tags"] == ["Posts"], (path, method)
+        elif path.startswith("/api/v1/auth/"):
+            assert op["tags"] == ["Authentication"], (path, method)
+    assert operation(document, "/health", "get")["tags"] == ["System"]
+    assert operation(document, "/dashboard", "get")["tags"] == ["Admin"]
+    # A ViewSet's own `tags` apply where its router has none.
+    assert operation(document, "/api/v1/articles/", "get")["tags"] == ["Posts"]
+
+
+async def test_bearer_auth_is_documented(document: dict[str, Any]) -> None:
+    schemes = document["components"]["securitySchemes"]
+    assert {"type": "http", "scheme": "bearer"}.items() <= schemes["HTTPBearer"].items()
+    for path, method, op in all_operations(document):
+        if path.startswith("/api/v1/posts/"):
+            assert {"HTTPBearer": []} in op["security"], (path, method)
+
+
+async def test_operation_ids_are_unique(document: dict[str, Any]) -> None:
+    ids = [op.get("operationId") for _, _, op in all_operations(document)]
+    assert all(ids)
+    assert len(ids) == len(set(ids))
+    assert len(ids) > len(POSTS_ROUTES)  # the whole app, not only the posts routes
