@@ -1,16 +1,34 @@
-"""Core Framework: Django/DRF-style building blocks for async APIs on FastAPI."""
+"""Core Framework: Django/DRF-style building blocks for async APIs on FastAPI.
+
+The public names are imported on first use, so `core --version` and scripts that need only
+the ORM don't pay for importing FastAPI.
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from core.app import CoreApp
-from core.config import Settings
-from core.db import AsyncSession
-from core.models import F, Field, Mapped, Model, Q
-from core.routing import AutoRouter
-from core.schemas import InputSchema, OutputSchema
-from core.views import APIView, ModelViewSet, ReadOnlyModelViewSet, ViewSet, action
+_EXPORTS = {
+    "APIView": "core.views",
+    "AsyncSession": "core.db",
+    "AutoRouter": "core.routing",
+    "CoreApp": "core.app",
+    "F": "core.models",
+    "Field": "core.models",
+    "InputSchema": "core.schemas",
+    "Mapped": "core.models",
+    "Model": "core.models",
+    "ModelViewSet": "core.views",
+    "OutputSchema": "core.schemas",
+    "Q": "core.models",
+    "ReadOnlyModelViewSet": "core.views",
+    "Settings": "core.config",
+    "ViewSet": "core.views",
+    "action": "core.views",
+}
 
 __all__ = [
     "APIView",
@@ -31,3 +49,25 @@ __all__ = [
     "__version__",
     "action",
 ]
+
+if TYPE_CHECKING:
+    from core.app import CoreApp
+    from core.config import Settings
+    from core.db import AsyncSession
+    from core.models import F, Field, Mapped, Model, Q
+    from core.routing import AutoRouter
+    from core.schemas import InputSchema, OutputSchema
+    from core.views import APIView, ModelViewSet, ReadOnlyModelViewSet, ViewSet, action
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -131,8 +131,14 @@ def model_validation_detail(exc: BaseException) -> str:
 
 
 async def model_validation_error(request: Request, exc: Exception) -> JSONResponse:
-    """A Tortoise field validator refused a value (e.g. a string over max_length)."""
-    return JSONResponse({"detail": model_validation_detail(exc)}, status_code=400)
+    """A model field refused a value (e.g. a string over max_length): 422 naming the field."""
+    field, _, message = model_validation_detail(exc).partition(": ")
+    if not message:
+        field, message = "", field
+    loc = ["body", field] if field else ["body"]
+    return JSONResponse(
+        {"detail": [{"loc": loc, "msg": message, "type": "model_validation"}]}, status_code=422
+    )
 
 
 #: Modules whose frames mark an exception as raised while binding a query's parameters.
@@ -177,7 +183,10 @@ async def operational_error(request: Request, exc: Exception) -> JSONResponse:
         logger.error("database unavailable: %s", exc)
         return database_unavailable_response()
     if _is_data_error(exc):
-        return JSONResponse({"detail": "A value is out of range for its field."}, status_code=400)
+        return JSONResponse(
+            {"detail": "A value cannot be stored: out of range or invalid for its field."},
+            status_code=400,
+        )
     return await server_error(request, exc)
 
 

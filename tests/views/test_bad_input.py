@@ -89,15 +89,25 @@ async def test_bodies_over_the_limit_are_413(client, alice) -> None:
     assert await Post.objects.count() == 0
 
 
-async def test_database_limits_are_4xx(client, app_db, alice) -> None:
+async def test_model_limits_are_422_naming_the_field(client, app_db, alice) -> None:
     login(client, alice)
     too_long = await client.post(POSTS, json={"title": "t" * 500, "slug": "s", "content": "c"})
-    assert too_long.status_code == 400
-    assert "title" in too_long.text
+    assert too_long.status_code == 422
+    error = too_long.json()["detail"][0]
+    assert error["loc"] == ["body", "title"]
+    assert error["msg"] == "Ensure this value has at most 200 characters (it has 500)."
+    assert "ttttt" not in too_long.text  # the refused value is not echoed
     post = await make_post(app_db, alice)
     huge = await client.patch(f"{POSTS}{post.id}/", json={"slug": "s" * 300})
-    assert huge.status_code == 400
+    assert huge.status_code == 422
     assert await Post.objects.using(app_db).filter(slug="title").exists()
+
+
+@pytest.mark.parametrize("value", [2**31, -(2**31) - 1, 2**70])
+async def test_integer_filters_are_bounded_by_their_column(client, value: int) -> None:
+    response = await client.get(POSTS, params={"views_count__gte": value})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "views_count__gte"]
 
 
 async def test_unknown_routes_are_404_json(client) -> None:

@@ -215,7 +215,7 @@ class AsyncConsole(code.InteractiveConsole):
 
     def runcode(self, code_object: types.CodeType) -> None:
         try:
-            result = types.FunctionType(code_object, self.locals)()  # type: ignore[arg-type]
+            result = types.FunctionType(code_object, self.locals)()
             if inspect.iscoroutine(result):
                 self.loop.run_until_complete(result)
         except SystemExit:

@@ -50,7 +50,7 @@ def framework_source() -> str | None:
     except metadata.PackageNotFoundError:  # running from a source tree that was never installed
         return Path(__file__).resolve().parents[3].as_uri()
     direct_url = distribution.read_text("direct_url.json")
-    if not direct_url:
+    if direct_url is None:
         return None
     url = json.loads(direct_url).get("url", "")
     return url if url.startswith("file://") else None
@@ -62,7 +62,9 @@ def installed_editable() -> bool:
         direct_url = metadata.distribution("core-framework").read_text("direct_url.json")
     except metadata.PackageNotFoundError:
         return True
-    return bool(direct_url) and bool(json.loads(direct_url).get("dir_info", {}).get("editable"))
+    if not direct_url:
+        return False
+    return bool(json.loads(direct_url).get("dir_info", {}).get("editable"))
 
 
 def project_context(name: str) -> dict[str, str]:

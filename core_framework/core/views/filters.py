@@ -46,6 +46,16 @@ _LOOKUPS = {
 _FILTERABLE_TYPES = (bool, int, float, str, Decimal, dt.datetime, dt.date, dt.time, uuid.UUID)
 
 
+#: The largest value of each integer column type, for typed bounds on ids and filters.
+INTEGER_LIMITS = {"SmallIntField": 2**15 - 1, "IntField": 2**31 - 1, "BigIntField": 2**63 - 1}
+
+
+def integer_bounds(field: Any) -> dict[str, int]:
+    """`{"ge": ..., "le": ...}` for an integer column (BIGINT's range when unknown)."""
+    limit = INTEGER_LIMITS.get(type(field).__name__, 2**63 - 1)
+    return {"ge": -limit - 1, "le": limit}
+
+
 @dataclass(frozen=True)
 class FilterParam:
     """One accepted query parameter: `views_count__gte` filters `views_count` with `gte`."""
@@ -54,6 +64,7 @@ class FilterParam:
     field: str
     lookup: str
     annotation: Any
+    constraints: dict[str, Any]
 
     @property
     def orm_lookup(self) -> str:
@@ -92,12 +103,18 @@ def filter_params(model: type[TortoiseModel], declared: Any) -> list[FilterParam
     params = []
     for name, lookups in spec.items():
         python_type = _field_type(model, name)
+        field = model._meta.fields_map.get(name)
         for lookup in lookups:
             if lookup not in _LOOKUPS:
                 raise ImproperlyConfigured(f"unknown filter lookup {lookup!r} on {name!r}")
             annotation = bool if lookup == "isnull" else python_type
+            constraints: dict[str, Any] = {}
+            if annotation is int:
+                constraints = integer_bounds(field)
+            elif annotation is str:
+                constraints = {"max_length": getattr(field, "max_length", None) or 1000}
             param_name = name if lookup == "exact" else f"{name}__{lookup}"
-            params.append(FilterParam(param_name, name, lookup, annotation))
+            params.append(FilterParam(param_name, name, lookup, annotation, constraints))
     return params
 
 
@@ -131,7 +148,7 @@ def query_signature(
     if orderable:
         add(ORDERING_PARAM, str, max_length=200, description="Fields to order by, e.g. -id.")
     for param in filters:
-        add(param.name, param.annotation)
+        add(param.name, param.annotation, **param.constraints)
     return params
 
 

@@ -23,7 +23,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from core.views.decorators import ActionInfo, get_action_info
 from core.views.dependencies import request_db
-from core.views.filters import query_signature
+from core.views.filters import integer_bounds, query_signature
 from core.views.generics import GenericViewSet
 from core.views.serialization import JSONBytesResponse
 
@@ -44,7 +44,6 @@ _SUMMARIES = {
     "partial_update": "Partially update {name}",
     "destroy": "Delete {name}",
 }
-_INT_RANGES = {"IntField": 2**31 - 1, "BigIntField": 2**63 - 1, "SmallIntField": 2**15 - 1}
 
 
 @dataclass
@@ -73,10 +72,9 @@ def lookup_parameter(view: type[GenericViewSet]) -> inspect.Parameter:
     name = view.get_lookup_field()
     model_field = view.model._meta.fields_map[name]
     python_type = getattr(model_field, "field_type", str)
-    limit = _INT_RANGES.get(type(model_field).__name__)
     if python_type is int:
-        bound = limit or 2**63 - 1
-        annotation: Any = Annotated[int, Path(ge=-bound - 1, le=bound)]
+        bounds = integer_bounds(model_field)
+        annotation: Any = Annotated[int, Path(ge=bounds["ge"], le=bounds["le"])]
     elif python_type is uuid.UUID:
         annotation = Annotated[uuid.UUID, Path()]
     else:
