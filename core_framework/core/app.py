@@ -1,4 +1,4 @@
-"""`CoreApp`: FastAPI with the database lifecycle, error handlers, body limit and CORS built in."""
+"""`CoreApp`: FastAPI with the database lifecycle, error handlers, body limit, sessions and CORS."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.middleware.sessions import SessionMiddleware
 
 from core.config import Settings, get_settings
 from core.datetime import configure_datetime
@@ -57,6 +58,15 @@ class CoreApp(FastAPI):
         self.state.settings = self.settings
         install_exception_handlers(self)
         self.add_middleware(BodySizeLimitMiddleware, max_body_size=self.settings.max_body_size)
+        https_only = self.settings.session_https_only
+        self.add_middleware(
+            SessionMiddleware,  # signed cookie; sent only once something is stored (OAuth state)
+            secret_key=self.settings.secret_key,
+            session_cookie=self.settings.session_cookie,
+            max_age=self.settings.session_max_age_seconds,
+            same_site="lax",  # the provider's redirect back is a top-level GET: cookie sent
+            https_only=self.settings.is_production if https_only is None else https_only,
+        )
         if self.settings.cors_origins:
             self.add_middleware(
                 CORSMiddleware,

@@ -70,6 +70,16 @@ class Settings(BaseSettings):
     auth_audience: str | None = None
     auth_rotate_refresh_tokens: bool = True
 
+    # OAuth / social login (providers come from OAUTH_<NAME>_* variables; see core.auth.oauth)
+    oauth_link_existing_accounts: bool = False
+    oauth_require_verified_email: bool = True
+    oauth_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    # Sessions (signed cookie; holds the OAuth login state between login and callback)
+    session_cookie: str = "core_session"
+    session_max_age_seconds: int = Field(default=14 * 24 * 3600, gt=0)
+    session_https_only: bool | None = None  # None: only in production
+
     # Date and time
     timezone: str = "UTC"
     use_tz: bool = True

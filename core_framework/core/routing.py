@@ -43,4 +43,5 @@ class AutoRouter(APIRouter):
                 response_model=spec.response_model,
                 summary=spec.summary,
                 tags=tags,  # type: ignore[arg-type]
+                **spec.docs,
             )

@@ -137,16 +137,42 @@ async def test_partial_update_takes_a_schema_where_nothing_is_required(
 
 
 @pytest.mark.parametrize(
-    ("path", "method", "status"),
-    [(POST, "get", "200"), (POST, "put", "200"), (POST, "patch", "200"), (POSTS, "post", "201")],
+    ("path", "method", "status", "errors"),
+    [
+        (POST, "get", "200", {"404"}),  # AllowAny
+        (POST, "put", "200", {"400", "401", "403", "404"}),
+        (POST, "patch", "200", {"400", "401", "403", "404"}),
+        (POSTS, "post", "201", {"400", "401", "403"}),
+    ],
 )
 async def test_object_responses_are_the_output_schema(
-    document: dict[str, Any], path: str, method: str, status: str
+    document: dict[str, Any], path: str, method: str, status: str, errors: set[str]
 ) -> None:
     responses = operation(document, path, method)["responses"]
-    assert set(responses) == {status, "422"}
+    assert set(responses) == {status, "422", *errors}
     assert json_schema(responses[status]) == {"$ref": f"{REF}PostOutput"}
     assert json_schema(responses["422"]) == {"$ref": f"{REF}HTTPValidationError"}
+    for code in errors:
+        assert json_schema(responses[code]) == {"$ref": f"{REF}ErrorResponse"}
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "optional"),
+    [
+        (POSTS, "get", True),
+        (POST, "get", True),
+        ("/api/v1/posts/featured/", "get", True),
+        (POSTS, "post", False),
+        (POST, "delete", False),
+        ("/api/v1/posts/bulk-title/", "post", False),
+    ],
+)
+async def test_bearer_auth_is_documented_as_optional_where_anyone_may_call(
+    document: dict[str, Any], path: str, method: str, optional: bool
+) -> None:
+    security = operation(document, path, method)["security"]
+    expected = [{"HTTPBearer": []}, {}] if optional else [{"HTTPBearer": []}]
+    assert security == expected
 
 
 async def test_the_output_schema_lists_every_field_with_its_type(document: dict[str, Any]) -> None:
@@ -172,7 +198,7 @@ async def test_the_output_schema_lists_every_field_with_its_type(document: dict[
 
 async def test_list_responds_with_the_paginated_envelope(document: dict[str, Any]) -> None:
     responses = operation(document, POSTS, "get")["responses"]
-    assert set(responses) == {"200", "422"}
+    assert set(responses) == {"200", "400", "404", "422"}
     envelope = schema_named(document, json_schema(responses["200"])["$ref"])
     assert envelope["type"] == "object"
     properties = envelope["properties"]
@@ -230,7 +256,7 @@ async def test_collection_routes_take_no_path_parameter(document: dict[str, Any]
 
 async def test_destroy_documents_204_without_a_body(document: dict[str, Any]) -> None:
     responses = operation(document, POST, "delete")["responses"]
-    assert set(responses) == {"204", "422"}
+    assert set(responses) == {"204", "401", "403", "404", "422"}
     assert "content" not in responses["204"]
     assert "requestBody" not in operation(document, POST, "delete")
 
@@ -239,7 +265,7 @@ async def test_an_action_with_schemas_is_documented_like_crud(document: dict[str
     op = operation(document, "/api/v1/posts/bulk-title/", "post")
     assert op["requestBody"]["required"] is True
     assert json_schema(op["requestBody"]) == {"$ref": f"{REF}ChangePasswordInput"}
-    assert set(op["responses"]) == {"201", "422"}
+    assert set(op["responses"]) == {"201", "400", "401", "403", "422"}
     assert json_schema(op["responses"]["201"]) == {"$ref": f"{REF}PostOutput"}
     assert op["description"].startswith("An action with declared schemas")
     change_password = schema_named(document, f"{REF}ChangePasswordInput")

@@ -2,7 +2,7 @@
 
 `AbstractUser` and `PermissionsMixin` are abstract: a project's one concrete user model
 (`class User(AbstractUser, PermissionsMixin)`) supplies the table. `Group`, `Permission`,
-`RevokedToken` and `APIKey` are the framework's own tables.
+`RevokedToken`, `APIKey` and `OAuthIdentity` are the framework's own tables.
 """
 
 from __future__ import annotations
@@ -461,6 +461,27 @@ class APIKey(Model):
     created_at: Mapped[DateTime] = Field.datetime(auto_now_add=True)
     last_used_at: Mapped[DateTime | None] = Field.datetime(nullable=True)
     expires_at: Mapped[DateTime | None] = Field.datetime(nullable=True)
+
+
+class OAuthIdentity(Model):
+    """A user's account at an OAuth/OpenID provider: `(provider, subject)` logs in as `user_id`.
+
+    `subject` is the provider's stable user id (OpenID's `sub`, GitHub's numeric id), never the
+    email, which can change hands. `email` is what the provider last reported, for reference.
+    """
+
+    __tablename__ = "auth_oauth_identities"
+
+    id: Mapped[int] = Field.pk()
+    provider: Mapped[str] = Field.string(max_length=50)
+    subject: Mapped[str] = Field.string(max_length=255)
+    user_id: Mapped[int] = Field.integer(index=True)
+    email: Mapped[str] = Field.string(max_length=255, default="")
+    created_at: Mapped[DateTime] = Field.datetime(auto_now_add=True)
+    last_login: Mapped[DateTime | None] = Field.datetime(nullable=True)
+
+    class Meta:
+        unique_together = (("provider", "subject"),)
 
 
 def user_models(candidates: Iterable[type[Any]]) -> list[type[AbstractUser]]:

@@ -15,7 +15,6 @@ from core.permissions import AllowAny, Permission, resolve_permissions
 from core.views.dependencies import request_db
 from core.views.errors import NotAuthenticated, PermissionDenied
 
-
 #: Documents Bearer auth in OpenAPI (the "Authorize" button of /docs); the header itself is
 #: parsed by `authenticate_request`, so a malformed one is a 401 with our message.
 BEARER_SCHEME = HTTPBearer(auto_error=False, description="An access token from /auth/login/")

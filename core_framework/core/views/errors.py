@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import HTTPException
+from pydantic import BaseModel
 
 
 class NotFound(HTTPException):
@@ -30,3 +31,22 @@ class BadRequest(HTTPException):
 def field_error(field: str, message: str, kind: str, location: str = "body") -> BadRequest:
     """A 400 naming the field, in the shape of FastAPI's validation errors."""
     return BadRequest([{"loc": [location, field], "msg": message, "type": kind}])
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error response: `{"detail": ...}` (a message or a list of errors)."""
+
+    detail: Any
+
+
+_DESCRIPTIONS = {
+    400: "Bad request: malformed JSON, an unknown query parameter or a duplicate value",
+    401: "Not authenticated: no valid access token",
+    403: "Forbidden: the user lacks a permission",
+    404: "Not found",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for the given error codes."""
+    return {code: {"model": ErrorResponse, "description": _DESCRIPTIONS[code]} for code in codes}

@@ -21,8 +21,10 @@ from pydantic import BaseModel, TypeAdapter, create_model
 from starlette.responses import Response
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from core.permissions import AllowAny
 from core.views.decorators import ActionInfo, get_action_info
 from core.views.dependencies import request_db
+from core.views.errors import error_responses
 from core.views.filters import integer_bounds, query_signature
 from core.views.generics import GenericViewSet
 from core.views.serialization import JSONBytesResponse
@@ -35,6 +37,15 @@ CRUD_ACTIONS: dict[str, tuple[str, bool, int]] = {
     "update": ("PUT", True, 200),
     "partial_update": ("PATCH", True, 200),
     "destroy": ("DELETE", True, 204),
+}
+# Errors each CRUD action can answer besides 401/403 (permissions) and 404 (detail routes).
+_CRUD_ERRORS: dict[str, tuple[int, ...]] = {
+    "list": (400, 404),
+    "create": (400,),
+    "retrieve": (),
+    "update": (400,),
+    "partial_update": (400,),
+    "destroy": (),
 }
 _SUMMARIES = {
     "list": "List {plural}",
@@ -58,7 +69,28 @@ class RouteSpec:
     response_model: Any = None
     summary: str | None = None
     description: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    docs: dict[str, Any] = field(default_factory=dict)
+
+
+def _anonymous_allowed(view_cls: type[GenericViewSet], action: str) -> bool:
+    """Whether the action's permissions (as declared on the class) are all AllowAny."""
+    view = view_cls()
+    view.action = action
+    return all(isinstance(permission, AllowAny) for permission in view.get_permissions())
+
+
+def _documentation(
+    view_cls: type[GenericViewSet], action: str, detail: bool, codes: tuple[int, ...]
+) -> dict[str, Any]:
+    """`responses` and `openapi_extra` for one route: its errors and whether auth is optional."""
+    anonymous = _anonymous_allowed(view_cls, action)
+    errors = set(codes) | ({404} if detail else set())
+    if not anonymous:
+        errors |= {401, 403}
+    docs: dict[str, Any] = {"responses": error_responses(*sorted(errors))}
+    if anonymous:  # FastAPI appends this to the Bearer requirement: "Bearer, or nothing"
+        docs["openapi_extra"] = {"security": [{}]}
+    return docs
 
 
 def _param(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
@@ -193,6 +225,9 @@ def viewset_routes(view_cls: type[GenericViewSet], prefix: str, basename: str) -
                 status_code=status,
                 response_model=info.output_schema,
                 summary=attr.replace("_", " ").capitalize(),
+                docs=_documentation(
+                    view_cls, attr, info.detail, (400,) if info.input_schema else ()
+                ),
             )
         )
     # Collection actions before `{id}` routes, so /posts/featured/ is never taken for an id.
@@ -234,6 +269,7 @@ def viewset_routes(view_cls: type[GenericViewSet], prefix: str, basename: str) -
                 status_code=status,
                 response_model=response_model,
                 summary=_SUMMARIES[action].format(name=name, plural=f"{name}s"),
+                docs=_documentation(view_cls, action, detail, _CRUD_ERRORS[action]),
             )
         )
     return specs
