@@ -14,7 +14,6 @@ process runs one command (the CLI does).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -37,6 +36,7 @@ from core.migrations.locking import (
     session_lock,
 )
 from core.migrations.project import Project
+from core.migrations.sqlite import split_statements
 
 if TYPE_CHECKING:
     from aerich import Command
@@ -51,21 +51,6 @@ def _require_aerich() -> None:
         raise MigrationError(
             "MIGRATIONS_ENGINE=aerich needs the aerich package (pip install 'aerich>=0.10')"
         ) from None
-
-
-def split_statements(script: str) -> list[str]:
-    """The complete SQL statements of `script` (semicolons inside literals do not split)."""
-    statements: list[str] = []
-    current = ""
-    for char in script:
-        current += char
-        if char == ";" and sqlite3.complete_statement(current):
-            if current.strip(" \n\t;"):
-                statements.append(current.strip())
-            current = ""
-    if current.strip():
-        statements.append(current.strip())
-    return statements
 
 
 async def _run_script(db: BaseDBAsyncClient, script: str) -> None:

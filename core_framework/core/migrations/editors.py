@@ -6,6 +6,8 @@
   Tortoise adds the column without one, which fails on any table with rows.
 * SQLite table rebuilds (dropping or altering a column) keep the table's indexes; Tortoise's
   rebuild drops them all.
+* SQLite scripts are split into statements by SQLite's own tokenizer, so a `;` inside a
+  comment (a model's docstring becomes one) or a string literal doesn't cut a statement.
 """
 
 from __future__ import annotations
@@ -62,6 +64,13 @@ class SqliteSchemaEditor(FillDefaultsOnAdd, TortoiseSqliteSchemaEditor):
     Tortoise's rebuild (used to drop or alter a column) copies the columns but loses every
     index; this puts back each index whose columns all survived.
     """
+
+    async def _run_sql(self, sql: str) -> None:
+        if self.collect_sql or not self.atomic_migration:
+            await super()._run_sql(sql)
+            return
+        for statement in sqlite.split_statements(sql):
+            await self.client.execute_query(statement)
 
     async def _remake_table(
         self,

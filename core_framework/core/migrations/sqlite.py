@@ -8,6 +8,7 @@ migration runs with `PRAGMA foreign_keys=OFF` and ends with `PRAGMA foreign_key_
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,24 @@ def unquote(identifier: str) -> str:
     if len(text) >= 2 and (text[0], text[-1]) in {('"', '"'), ("`", "`"), ("[", "]"), ("'", "'")}:
         return text[1:-1].replace(text[0] * 2, text[0])
     return text
+
+
+def split_statements(script: str) -> list[str]:
+    """The statements of `script`, cut only where SQLite's tokenizer sees one end.
+
+    A `;` inside a string literal or a comment (a model's docstring becomes one) does not
+    cut a statement, as a plain `split(";")` would.
+    """
+    statements, pending = [], ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \t\r\n;"):
+                statements.append(pending.strip())
+            pending = ""
+    if pending.strip(" \t\r\n;"):
+        statements.append(pending.strip().removesuffix(";"))
+    return statements
 
 
 def split_table_sql(sql: str) -> tuple[str, list[str], str]:
