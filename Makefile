@@ -41,6 +41,19 @@ PIN := $(shell command -v taskset >/dev/null 2>&1 && echo "taskset -c 1")
 bench: setup
 	$(PIN) $(BIN)/python benchmarks/orm.py
 	$(PIN) $(BIN)/python benchmarks/auth.py
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python benchmarks/http.py  # pins its servers and wrk itself
+
+# The user guide in docs/ as a site in site/: every page, link and anchor checked (--strict).
+# Its code samples are tests (tests/docs, part of `make test`); this only builds the site.
+DOCS_STAMP := $(VENV)/.docs-installed
+
+$(DOCS_STAMP): $(VENV)/.installed pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[docs]'
+	touch $@
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info
