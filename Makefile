@@ -42,7 +42,7 @@ bench: setup
 	$(PIN) $(BIN)/python benchmarks/orm.py
 	$(PIN) $(BIN)/python benchmarks/auth.py
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
-	$(BIN)/python benchmarks/http.py  # pins its servers and wrk itself
+	$(BIN)/python benchmarks/http_bench.py  # pins its servers and wrk itself
 
 # The user guide in docs/ as a site in site/: every page, link and anchor checked (--strict).
 # Its code samples are tests (tests/docs, part of `make test`); this only builds the site.

@@ -1,6 +1,6 @@
 """HTTP throughput: the framework's ModelViewSet against a hand-written FastAPI + Tortoise app.
 
-Run with `python benchmarks/http.py` (or `make bench`). Both apps serve the same Post table from
+Run with `python benchmarks/http_bench.py` (or `make bench`). Both apps serve the same Post table from
 their own SQLite file (identical seeded rows) under uvicorn, one worker each, the same event loop
 and HTTP parser, access log off; `wrk` drives them on 127.0.0.1:
 
@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 # This file shares its name with the standard library's `http` package, and `python
-# benchmarks/http.py` puts this folder first on sys.path: drop it before anything imports `http`.
+# benchmarks/http_bench.py` puts this folder first on sys.path: drop it before anything imports `http`.
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
