@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPBearer
+from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from core.auth.request import authenticate_request
@@ -84,20 +85,33 @@ class View:
 
         `action=None` names the action after the request's method (`get`, `post`, ...).
         """
+        return Authorizer(cls, action)
 
-        async def authorize(
-            request: Request,
-            db: BaseDBAsyncClient = Depends(request_db, scope="function"),
-            _bearer: Any = Depends(BEARER_SCHEME),
-        ) -> View:
-            view = cls()
-            view.action = action or request.method.lower()
-            view.kwargs = dict(request.path_params)
-            await view.initial(request, db)
-            return view
 
-        authorize.__name__ = f"authorize_{cls.__name__}_{action}"
-        return authorize
+class Authorizer(HTTPBearer):
+    """Builds the view, authenticates the request and checks permissions: one dependency.
+
+    It is also what documents Bearer auth in OpenAPI (the same scheme as `BEARER_SCHEME`), so
+    a route resolves one dependency rather than a scheme plus an authorizer. A plain callable
+    (no transaction): authentication only reads, on the default connection.
+    """
+
+    def __init__(self, view_cls: type[View], action: str | None) -> None:
+        super().__init__(
+            auto_error=False,
+            scheme_name=BEARER_SCHEME.scheme_name,
+            description=BEARER_SCHEME.model.description,
+        )
+        self.view_cls = view_cls
+        self.action = action
+        self.__name__ = f"authorize_{view_cls.__name__}_{action}"
+
+    async def __call__(self, request: Request) -> View:  # type: ignore[override]
+        view = self.view_cls()
+        view.action = self.action or request.method.lower()
+        view.kwargs = dict(request.path_params)
+        await view.initial(request, connections.get("default"))
+        return view
 
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")

@@ -14,7 +14,8 @@ from core.config import get_settings
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def _atomic_requests(request: Request) -> bool:
+def atomic_requests(request: Request) -> bool:
+    """Whether unsafe methods run in a transaction (the ATOMIC_REQUESTS setting)."""
     settings = getattr(request.app.state, "settings", None) or get_settings()
     return bool(settings.atomic_requests)
 
@@ -26,7 +27,7 @@ async def request_db(request: Request) -> AsyncIterator[BaseDBAsyncClient]:
     with `Depends(request_db, scope="function")`, it commits before the response is sent, so a
     failed commit is never reported to the client as a success.
     """
-    if request.method in UNSAFE_METHODS and _atomic_requests(request):
+    if request.method in UNSAFE_METHODS and atomic_requests(request):
         async with in_transaction("default") as connection:
             yield connection
     else:

@@ -16,7 +16,10 @@ from starlette.responses import Response
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from core.permissions import owner_field_of
+from core.views.errors import NotFound
+from core.views.generics import GenericViewSet
 from core.views.pagination import envelope, page_links
+from core.views.rows import count_rows, lookup_row, read_rows
 from core.views.serialization import JSONBytesResponse
 
 
@@ -37,7 +40,7 @@ class ListModelMixin:
         page = self.get_page_request()
         if page is None:
             return JSONBytesResponse(serializer.dump_many(await self.fetch_rows(queryset)))
-        count = await queryset.count()
+        count = await count_rows(queryset)
         self.check_page(page, count)
         rows = await self.fetch_rows(queryset.offset(page.offset).limit(page.size))
         next_url, previous_url = page_links(request.url, page, count)
@@ -49,7 +52,7 @@ class ListModelMixin:
         """Plain rows when the output schema is only columns (no model instances), else objects."""
         columns = self.get_output_serializer().row_columns
         if columns is not None:
-            return list(await queryset.values(*columns))
+            return await read_rows(queryset, columns)
         return list(await queryset)
 
 
@@ -59,8 +62,35 @@ class RetrieveModelMixin:
     async def retrieve(
         self: Any, request: Request, db: BaseDBAsyncClient, **kwargs: Any
     ) -> Response:
-        obj = await self.get_object(db, **kwargs)
-        return self.get_output_serializer().response(obj)
+        serializer = self.get_output_serializer()
+        if serializer.row_columns is not None and self.reads_plain_rows():
+            return serializer.response(await self.get_row(db, serializer.row_columns, **kwargs))
+        return serializer.response(await self.get_object(db, **kwargs))
+
+    def reads_plain_rows(self: Any) -> bool:
+        """Whether `get_row` may stand in for `get_object`: the stock lookup, no object checks."""
+        cls = type(self)
+        return (
+            all(
+                getattr(cls, name) is getattr(GenericViewSet, name)
+                for name in ("get_queryset", "resolve_queryset", "get_object")
+            )
+            and cls.check_object_permissions is GenericViewSet.check_object_permissions
+            and not any(permission.checks_objects() for permission in self.get_permissions())
+        )
+
+    async def get_row(
+        self: Any, db: BaseDBAsyncClient, columns: tuple[str, ...], **kwargs: Any
+    ) -> dict[str, Any]:
+        """`get_object` as a plain row of `columns` (no model instance); else 404."""
+        field = self.get_lookup_field()
+        value = kwargs.get(field, self.kwargs.get(field))
+        if value is None:
+            raise NotFound()
+        row = await lookup_row(await self.resolve_queryset(db), field, value, columns)
+        if row is None:
+            raise NotFound()
+        return row
 
 
 class CreateModelMixin:

@@ -2,7 +2,7 @@
 
 Each route's endpoint takes the typed path parameter, the validated body and the typed query
 parameters as FastAPI parameters; a dependency builds the view, authenticates the request and
-checks permissions before the body is read.
+checks permissions before the body is read; unsafe methods then run in a transaction.
 """
 
 from __future__ import annotations
@@ -19,11 +19,13 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, TypeAdapter, create_model
 from starlette.responses import Response
+from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
 
 from core.permissions import AllowAny
 from core.views.decorators import ActionInfo, get_action_info
-from core.views.dependencies import request_db
+from core.views.dependencies import UNSAFE_METHODS, atomic_requests
 from core.views.errors import error_responses
 from core.views.filters import integer_bounds, query_signature
 from core.views.generics import GenericViewSet
@@ -148,6 +150,25 @@ def _finish(view: Any, result: Any, info: ActionInfo | None, status_code: int) -
     return JSONResponse(jsonable_encoder(result), status_code=status_code)
 
 
+def _transactional(request: Request) -> bool:
+    """Unsafe methods run in one transaction when ATOMIC_REQUESTS is on (the default)."""
+    return request.method in UNSAFE_METHODS and atomic_requests(request)
+
+
+async def _handle(
+    view: Any,
+    action: str,
+    request: Request,
+    db: BaseDBAsyncClient,
+    kwargs: dict[str, Any],
+    info: ActionInfo | None,
+    status_code: int,
+) -> Any:
+    """Run the action and build its response (inside the transaction, so before the commit)."""
+    result = await getattr(view, action)(request, db, **kwargs)
+    return _finish(view, result, info, status_code)
+
+
 def make_endpoint(
     view_cls: type[GenericViewSet],
     action: str,
@@ -157,13 +178,17 @@ def make_endpoint(
     info: ActionInfo | None,
     status_code: int,
 ) -> Callable[..., Any]:
-    """An endpoint whose signature FastAPI reads: path, body and query parameters, typed."""
+    """An endpoint whose signature FastAPI reads: path, body and query parameters, typed.
+
+    Its one dependency builds and authorizes the view (before the body is read); unsafe
+    methods then run the action and serialize its response in a transaction, so the commit
+    happens before the response is returned and a failed commit is never a success.
+    """
     path_name = path_param.name if path_param is not None else None
     query_names = [param.name for param in query]
 
     async def endpoint(request: Request, **params: Any) -> Any:
         view = params.pop("view_")
-        db = params.pop("db_")
         kwargs: dict[str, Any] = {}
         if path_name is not None:
             kwargs[path_name] = params.pop(path_name)
@@ -171,13 +196,15 @@ def make_endpoint(
         if body is not None:
             kwargs["data"] = params.pop("data")
         view.query = {name: params[name] for name in query_names}
-        result = await getattr(view, action)(request, db, **kwargs)
-        return _finish(view, result, info, status_code)
+        if not _transactional(request):
+            db = connections.get("default")
+            return await _handle(view, action, request, db, kwargs, info, status_code)
+        async with in_transaction("default") as db:
+            return await _handle(view, action, request, db, kwargs, info, status_code)
 
     parameters = [
         inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
         _param("view_", Any, Depends(view_cls.authorizer(action))),
-        _param("db_", BaseDBAsyncClient, Depends(request_db, scope="function")),
     ]
     if path_param is not None:
         parameters.append(path_param)
