@@ -91,3 +91,14 @@ async def test_missing_database_on_a_real_server_names_it() -> None:
     assert "does not exist" in str(error.value)
     if parsed.credentials.get("password"):
         assert parsed.credentials["password"] not in str(error.value)
+
+
+async def test_database_echo_logs_the_sql(caplog) -> None:
+    from core.config import Settings
+
+    with caplog.at_level("DEBUG", logger="tortoise.db_client"):
+        settings = Settings(database_echo=True)
+        url = "sqlite+aiosqlite:///:memory:"
+        async with connect(url, models=MODELS, create_schema=True, settings=settings) as db:
+            await User.objects.using(db).filter(email="x@example.com").exists()
+    assert any("SELECT" in record.getMessage() for record in caplog.records)

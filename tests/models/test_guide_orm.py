@@ -202,3 +202,9 @@ async def test_objects_without_using_runs_on_the_default_connection(db, author: 
     assert await Post.objects.all().count() == 1
     with pytest.raises(AttributeError):
         _ = (await Post.objects.first()).objects
+
+
+async def test_objects_create_like_django(db, author: User) -> None:
+    post = await Post.objects.using(db).create(title="Made", slug="made", content="", author=author)
+    assert post.id is not None
+    assert (await Post.objects.using(db).get(slug="made")).author_id == author.id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -101,6 +102,16 @@ def _root_cause(exc: BaseException) -> BaseException:
     return exc
 
 
+def configure_echo(settings: Settings) -> None:
+    """DATABASE_ECHO=true logs every SQL statement (Tortoise's `tortoise.db_client` logger)."""
+    if not settings.database_echo:
+        return
+    logger = logging.getLogger("tortoise.db_client")
+    logger.setLevel(logging.DEBUG)
+    if not logger.handlers and not logging.getLogger().handlers:
+        logger.addHandler(logging.StreamHandler())
+
+
 async def start_database(
     database_url: str | None = None,
     models: list[str] | None = None,
@@ -110,6 +121,7 @@ async def start_database(
 ) -> TortoiseContext:
     """Start the ORM for an app's lifespan; request tasks see it through Tortoise's global context."""
     settings = settings or get_settings()
+    configure_echo(settings)
     url = database_url or settings.database_url
     config = build_tortoise_config(url, models, settings)
     context = await Tortoise.init(config=config, _enable_global_fallback=global_fallback)
@@ -138,6 +150,7 @@ async def connect(
     ```
     """
     settings = settings or get_settings()
+    configure_echo(settings)
     url = database_url or settings.database_url
     config = build_tortoise_config(url, models, settings)
     async with TortoiseContext() as context:

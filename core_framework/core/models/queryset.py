@@ -17,6 +17,10 @@ class QuerySet(TortoiseQuerySet[M]):
 
     __slots__ = ()
 
+    async def create(self, **values: Any) -> M:
+        """`Post.objects.using(db).create(title=...)`: a new saved row on this query's connection."""
+        return await self.model.create(using_db=self._db, **values)
+
     async def _execute(self) -> Any:
         try:
             return await super()._execute()
