@@ -209,3 +209,18 @@ async def test_health_and_dashboard_views(client, app_db, alice) -> None:
     dashboard = await client.get("/dashboard")
     assert dashboard.status_code == 200
     assert dashboard.json() == {"user": "alice@example.com", "posts_count": 1, "users_count": 1}
+
+
+async def test_unique_fields_are_checked_after_the_hooks_transform_the_data(
+    client, app_db, alice
+) -> None:
+    """ArticleViewSet's hook derives the slug from the title: a clash is still named."""
+    login(client, alice)
+    first = await client.post(ARTICLES, json={"title": "Same Title", "slug": "a", "content": "x"})
+    assert first.status_code == 201
+    second = await client.post(ARTICLES, json={"title": "Same Title", "slug": "b", "content": "x"})
+    assert second.status_code == 400
+    assert second.json()["detail"] == [
+        {"loc": ["body", "slug"], "msg": "Post with this slug already exists.", "type": "unique"}
+    ]
+    assert await Post.objects.using(app_db).filter(slug="same-title").count() == 1

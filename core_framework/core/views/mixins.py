@@ -104,8 +104,8 @@ class CreateModelMixin:
         **kwargs: Any,
     ) -> Response:
         values = _as_dict(data, partial=False)
-        await self.check_unique_fields(values, db)
         values = await self.perform_create_validation(values, db)
+        await self.check_unique_fields(values, db)  # after the hook: it may set unique values
         obj = await self.perform_create(values, db)
         await self.after_create(obj, db)
         return self.get_output_serializer().response(obj, status_code=201)
@@ -142,8 +142,8 @@ class UpdateModelMixin:
     ) -> Response:
         obj = await self.get_object(db, **kwargs)
         values = _as_dict(data, partial=partial)
-        await self.check_unique_fields(values, db, instance=obj)
         values = await self.perform_update_validation(values, db)
+        await self.check_unique_fields(values, db, instance=obj)
         await self.perform_update(obj, values, db)
         await self.after_update(obj, db)
         return self.get_output_serializer().response(obj)
