@@ -11,46 +11,15 @@ from core import AsyncSession
 from core.auth import (
     APIKeyBackend,
     AuthBackend,
-    FastTestHasher,
     ModelBackend,
     get_auth_backend,
     get_auth_backends,
     register_auth_backend,
-    register_password_hasher,
-    set_default_password_hasher,
     unregister_auth_backend,
-    unregister_password_hasher,
 )
 from core.exceptions import ImproperlyConfigured
+from tests.auth.conftest import CountingHasher
 from tests.example_models import User
-
-
-class CountingHasher(FastTestHasher):
-    """Counts every hash and verify, as the login-timing tests in test_users.py do."""
-
-    name = "counting"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls = 0
-
-    def hash(self, password: str) -> str:
-        self.calls += 1
-        return super().hash(password)
-
-    def verify(self, password: str, encoded: str) -> bool:
-        self.calls += 1
-        return super().verify(password, encoded)
-
-
-@pytest.fixture
-def counting_hasher() -> Iterator[CountingHasher]:
-    hasher = CountingHasher()
-    register_password_hasher(hasher)
-    set_default_password_hasher("counting")
-    yield hasher
-    unregister_password_hasher("counting")
-    set_default_password_hasher("fast_test")
 
 
 def names() -> list[str]:

@@ -15,8 +15,8 @@ from core.auth import (
     make_password,
     register_password_hasher,
     set_default_password_hasher,
-    unregister_password_hasher,
 )
+from tests.auth.conftest import CountingHasher
 from tests.example_models import User
 
 
@@ -137,48 +137,25 @@ async def test_hash_is_upgraded_on_successful_login_only(db) -> None:
         set_default_password_hasher("fast_test")
 
 
-class CountingHasher(FastTestHasher):
-    """Counts every hash and verify, as Django's login-timing tests do."""
+async def test_login_runs_the_hasher_exactly_once_in_every_case(
+    db, counting_hasher: CountingHasher
+) -> None:
+    await User.create_user(email="known@example.com", password="right-password", db=db)
+    inactive = await User.create_user(email="off@example.com", password="right-password", db=db)
+    inactive.is_active = False
+    await inactive.save(db)
 
-    name = "counting"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls = 0
-
-    def hash(self, password: str) -> str:
-        self.calls += 1
-        return super().hash(password)
-
-    def verify(self, password: str, encoded: str) -> bool:
-        self.calls += 1
-        return super().verify(password, encoded)
-
-
-async def test_login_runs_the_hasher_exactly_once_in_every_case(db) -> None:
-    hasher = CountingHasher()
-    register_password_hasher(hasher)
-    set_default_password_hasher("counting")
-    try:
-        await User.create_user(email="known@example.com", password="right-password", db=db)
-        inactive = await User.create_user(email="off@example.com", password="right-password", db=db)
-        inactive.is_active = False
-        await inactive.save(db)
-
-        cases = [
-            ("unknown@example.com", "right-password", False),
-            ("known@example.com", "wrong-password", False),
-            ("off@example.com", "right-password", False),
-            ("known@example.com", "right-password", True),
-        ]
-        for email, password, succeeds in cases:
-            hasher.calls = 0
-            user = await User.authenticate(email, password, db)
-            assert (user is not None) is succeeds, email
-            assert hasher.calls == 1, (email, password)
-    finally:
-        unregister_password_hasher("counting")
-        set_default_password_hasher("fast_test")
+    cases = [
+        ("unknown@example.com", "right-password", False),
+        ("known@example.com", "wrong-password", False),
+        ("off@example.com", "right-password", False),
+        ("known@example.com", "right-password", True),
+    ]
+    for email, password, succeeds in cases:
+        counting_hasher.calls = 0
+        user = await User.authenticate(email, password, db)
+        assert (user is not None) is succeeds, email
+        assert counting_hasher.calls == 1, (email, password)
 
 
 async def test_permission_methods_as_in_the_guide(db) -> None:
