@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
+from functools import cache
 from typing import Any, ClassVar
 
 from fastapi import Depends, HTTPException, Request
@@ -114,12 +115,11 @@ class Authorizer(HTTPBearer):
         return view
 
 
-HTTP_METHODS = ("get", "post", "put", "patch", "delete")
-
-
-def _accepts(handler: Callable[..., Any], name: str) -> bool:
-    params = inspect.signature(handler).parameters.values()
-    return any(p.name == name or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+@cache
+def _takes_db(function: Callable[..., Any]) -> bool:
+    """Whether a handler accepts `db` (by name or through **kwargs); read once per handler."""
+    params = inspect.signature(function).parameters.values()
+    return any(p.name == "db" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
 
 
 class APIView(View):
@@ -130,10 +130,6 @@ class APIView(View):
     ```
     Handlers are called as `handler(request, db=db, **path_params)`; `db` only if they take it.
     """
-
-    @classmethod
-    def allowed_methods(cls) -> list[str]:
-        return [method.upper() for method in HTTP_METHODS if hasattr(cls, method)]
 
     @classmethod
     def as_route(cls, path: str) -> tuple[str, Callable[..., Any]]:
@@ -150,7 +146,7 @@ class APIView(View):
             if handler is None:
                 raise HTTPException(status_code=405, detail="Method Not Allowed")
             kwargs = dict(request.path_params)
-            if _accepts(handler, "db"):
+            if _takes_db(getattr(handler, "__func__", handler)):
                 kwargs["db"] = db
             return await handler(request, **kwargs)
 

@@ -28,7 +28,7 @@ from core.views.filters import (
     ordering_terms,
     reject_unknown_params,
 )
-from core.views.pagination import PageRequest, check_page_exists, page_request
+from core.views.pagination import PageRequest, page_request
 from core.views.serialization import OutputSerializer
 
 
@@ -155,10 +155,6 @@ class GenericViewSet(View):
         return page_request(
             self.query.get("page"), self.query.get("page_size"), self.page_size, self.max_page_size
         )
-
-    @staticmethod
-    def check_page(page: PageRequest, count: int) -> None:
-        check_page_exists(page, count)
 
 
 def unique_message(model: type[Model], field: str) -> str:

@@ -18,7 +18,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from core.permissions import owner_field_of
 from core.views.errors import NotFound
 from core.views.generics import GenericViewSet
-from core.views.pagination import envelope, page_links
+from core.views.pagination import check_page_exists, envelope, page_links
 from core.views.rows import count_rows, lookup_row, read_rows
 from core.views.serialization import JSONBytesResponse
 
@@ -41,7 +41,7 @@ class ListModelMixin:
         if page is None:
             return JSONBytesResponse(serializer.dump_many(await self.fetch_rows(queryset)))
         count = await count_rows(queryset)
-        self.check_page(page, count)
+        check_page_exists(page, count)
         rows = await self.fetch_rows(queryset.offset(page.offset).limit(page.size))
         next_url, previous_url = page_links(request.url, page, count)
         return JSONBytesResponse(
