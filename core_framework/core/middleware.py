@@ -8,7 +8,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodySizeLimitMiddleware:
-    """Reads bodies up to `max_body_size` bytes before the app sees them; larger ones get 413."""
+    """Refuses request bodies over `max_body_size` bytes with a 413 before the app reads them.
+
+    A declared Content-Length is checked up front (the server never delivers more than it
+    declares), and a request with neither Content-Length nor Transfer-Encoding has no body:
+    both pass through untouched. Chunked bodies are read and counted first.
+    """
 
     def __init__(self, app: ASGIApp, max_body_size: int) -> None:
         self.app = app
@@ -18,9 +23,21 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or ()).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_size:
-            await self._refuse(send)
+        declared: bytes | None = None
+        chunked = False
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                declared = value
+            elif name == b"transfer-encoding":
+                chunked = True
+        if declared is not None and not chunked:
+            if declared.isdigit() and int(declared) > self.max_body_size:
+                await self._refuse(send)
+            else:
+                await self.app(scope, receive, send)
+            return
+        if not chunked:
+            await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []
         size = 0

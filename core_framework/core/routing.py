@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from core.views.endpoints import ActionRoute
 from core.views.generics import GenericViewSet
 from core.views.routes import viewset_routes
 
@@ -43,5 +44,6 @@ class AutoRouter(APIRouter):
                 response_model=spec.response_model,
                 summary=spec.summary,
                 tags=tags,  # type: ignore[arg-type]
+                route_class_override=ActionRoute,
                 **spec.docs,
             )

@@ -27,7 +27,7 @@ from core.exceptions import ImproperlyConfigured
 def test_sqlite_urls_resolve_paths(url: str, file_path: str) -> None:
     parsed = parse_database_url(url)
     assert parsed.dialect == "sqlite"
-    assert parsed.config["engine"] == "tortoise.backends.sqlite"
+    assert parsed.config["engine"] == "core.db.sqlite_client"
     assert parsed.credentials["file_path"] == file_path.format(cwd=os.getcwd())
 
 

@@ -113,7 +113,7 @@ def parse_database_url(url: str, base_dir: str | None = None) -> DatabaseURL:
         )
     if target == "sqlite":
         config: dict[str, Any] = {
-            "engine": "tortoise.backends.sqlite",
+            "engine": "core.db.sqlite_client",
             "credentials": {"file_path": _sqlite_path(scheme, rest, base_dir)},
         }
         query = rest.split("?", 1)[1] if "?" in rest else ""

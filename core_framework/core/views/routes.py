@@ -1,35 +1,27 @@
-"""Turn a ViewSet into plain FastAPI routes with real signatures, so `/docs` is exact.
+"""Turn a ViewSet into FastAPI routes with real signatures, so `/docs` is exact.
 
-Each route's endpoint takes the typed path parameter, the validated body and the typed query
-parameters as FastAPI parameters; a dependency builds the view, authenticates the request and
-checks permissions before the body is read; unsafe methods then run in a transaction.
+Which routes a ViewSet has (the guide's tables plus its `@action`s), their paths, typed
+parameters, response models and documented errors. How a request to one runs is
+`core.views.endpoints`.
 """
 
 from __future__ import annotations
 
 import inspect
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Annotated, Any
 
-from fastapi import Body, Depends, Path, Request
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, TypeAdapter, create_model
-from starlette.responses import Response
-from tortoise import connections
-from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.transactions import in_transaction
+from fastapi import Path
+from pydantic import BaseModel, create_model
 
 from core.permissions import AllowAny
-from core.views.decorators import ActionInfo, get_action_info
-from core.views.dependencies import UNSAFE_METHODS, atomic_requests
+from core.views.decorators import get_action_info
+from core.views.endpoints import ActionEndpoint, keyword_parameter
 from core.views.errors import error_responses
 from core.views.filters import integer_bounds, query_signature
 from core.views.generics import GenericViewSet
-from core.views.serialization import JSONBytesResponse
 
 # action -> (HTTP method, detail, status code)
 CRUD_ACTIONS: dict[str, tuple[str, bool, int]] = {
@@ -64,7 +56,7 @@ class RouteSpec:
     """Everything `APIRouter.add_api_route` needs for one action."""
 
     path: str
-    endpoint: Callable[..., Any]
+    endpoint: ActionEndpoint
     methods: list[str]
     name: str
     status_code: int
@@ -95,12 +87,6 @@ def _documentation(
     return docs
 
 
-def _param(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
-    return inspect.Parameter(
-        name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
-    )
-
-
 def lookup_parameter(view: type[GenericViewSet]) -> inspect.Parameter:
     """The `{id}` path parameter, typed from the model field (so docs and 404s are right)."""
     name = view.get_lookup_field()
@@ -114,7 +100,7 @@ def lookup_parameter(view: type[GenericViewSet]) -> inspect.Parameter:
     else:
         max_length = getattr(model_field, "max_length", None) or 255
         annotation = Annotated[str, Path(max_length=max_length)]
-    return _param(name, annotation)
+    return keyword_parameter(name, annotation)
 
 
 @cache
@@ -127,95 +113,6 @@ def page_model(schema: type[BaseModel]) -> type[BaseModel]:
         previous=(str | None, ...),
         results=(list[schema], ...),  # type: ignore[valid-type]
     )
-
-
-@cache
-def _adapter(output_type: Any) -> TypeAdapter[Any]:
-    return TypeAdapter(output_type)
-
-
-def _finish(view: Any, result: Any, info: ActionInfo | None, status_code: int) -> Any:
-    """Responses pass through; declared output types serialize; anything else is JSON as is."""
-    if isinstance(result, Response):
-        return result
-    if info is not None and info.output_schema is not None:
-        adapter = _adapter(info.output_schema)
-        body = adapter.dump_json(adapter.validate_python(result))
-        return JSONBytesResponse(body, status_code=status_code)
-    serializer = view.get_output_serializer() if info is None else None
-    if serializer is not None and result is not None:
-        if isinstance(result, list | tuple):
-            return JSONBytesResponse(serializer.dump_many(result), status_code=status_code)
-        return serializer.response(result, status_code=status_code)
-    return JSONResponse(jsonable_encoder(result), status_code=status_code)
-
-
-def _transactional(request: Request) -> bool:
-    """Unsafe methods run in one transaction when ATOMIC_REQUESTS is on (the default)."""
-    return request.method in UNSAFE_METHODS and atomic_requests(request)
-
-
-async def _handle(
-    view: Any,
-    action: str,
-    request: Request,
-    db: BaseDBAsyncClient,
-    kwargs: dict[str, Any],
-    info: ActionInfo | None,
-    status_code: int,
-) -> Any:
-    """Run the action and build its response (inside the transaction, so before the commit)."""
-    result = await getattr(view, action)(request, db, **kwargs)
-    return _finish(view, result, info, status_code)
-
-
-def make_endpoint(
-    view_cls: type[GenericViewSet],
-    action: str,
-    path_param: inspect.Parameter | None,
-    body: type[BaseModel] | None,
-    query: list[inspect.Parameter],
-    info: ActionInfo | None,
-    status_code: int,
-) -> Callable[..., Any]:
-    """An endpoint whose signature FastAPI reads: path, body and query parameters, typed.
-
-    Its one dependency builds and authorizes the view (before the body is read); unsafe
-    methods then run the action and serialize its response in a transaction, so the commit
-    happens before the response is returned and a failed commit is never a success.
-    """
-    path_name = path_param.name if path_param is not None else None
-    query_names = [param.name for param in query]
-
-    async def endpoint(request: Request, **params: Any) -> Any:
-        view = params.pop("view_")
-        kwargs: dict[str, Any] = {}
-        if path_name is not None:
-            kwargs[path_name] = params.pop(path_name)
-            view.kwargs = dict(kwargs)
-        if body is not None:
-            kwargs["data"] = params.pop("data")
-        view.query = {name: params[name] for name in query_names}
-        if not _transactional(request):
-            db = connections.get("default")
-            return await _handle(view, action, request, db, kwargs, info, status_code)
-        async with in_transaction("default") as db:
-            return await _handle(view, action, request, db, kwargs, info, status_code)
-
-    parameters = [
-        inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
-        _param("view_", Any, Depends(view_cls.authorizer(action))),
-    ]
-    if path_param is not None:
-        parameters.append(path_param)
-    if body is not None:
-        parameters.append(_param("data", body, Body()))
-    parameters.extend(query)
-    endpoint.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
-    endpoint.__name__ = f"{view_cls.__name__}.{action}"
-    handler = getattr(view_cls, action)
-    endpoint.__doc__ = inspect.getdoc(handler) if info is not None else None
-    return endpoint
 
 
 def viewset_routes(view_cls: type[GenericViewSet], prefix: str, basename: str) -> list[RouteSpec]:
@@ -238,7 +135,7 @@ def viewset_routes(view_cls: type[GenericViewSet], prefix: str, basename: str) -
         specs.append(
             RouteSpec(
                 path=f"{base}/{info.url_path}/",
-                endpoint=make_endpoint(
+                endpoint=ActionEndpoint(
                     view_cls,
                     attr,
                     lookup if info.detail else None,
@@ -288,7 +185,7 @@ def viewset_routes(view_cls: type[GenericViewSet], prefix: str, basename: str) -
         specs.append(
             RouteSpec(
                 path=path,
-                endpoint=make_endpoint(
+                endpoint=ActionEndpoint(
                     view_cls, action, lookup if detail else None, body, query, None, status
                 ),
                 methods=[method],

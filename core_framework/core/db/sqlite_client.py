@@ -1,0 +1,99 @@
+"""Tortoise's SQLite backend, with transactions that begin with their first statement.
+
+aiosqlite runs every call on its own thread, so each one is a trip between threads. Tortoise
+opens a transaction with two trips (a no-op COMMIT, then BEGIN) before any work; here BEGIN
+travels with the transaction's first statement and a transaction that runs no statement costs
+nothing. SQLite's BEGIN is deferred (no lock until the first statement), so the transaction
+behaves the same. Used as the engine `core.db.sqlite_client` for every SQLite URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import aiosqlite
+from tortoise.backends.base.client import TransactionContext
+from tortoise.backends.sqlite import client as tortoise_sqlite
+
+
+class DeferredBegin:
+    """The aiosqlite connection of one transaction: BEGIN is sent with the first statement.
+
+    Exposes the calls Tortoise's SQLite client makes; anything else is the connection's own.
+    """
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self.connection = connection
+        self.begun = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.connection, name)
+
+    @property
+    def total_changes(self) -> int:
+        return self.connection.total_changes
+
+    async def _run(self, function: Callable[..., Any], *args: Any) -> Any:
+        """Run `function` on the connection's thread, after BEGIN if this is the first call."""
+        if self.begun:
+            return await self.connection._execute(function, *args)
+        self.begun = True  # a failure after BEGIN still leaves a transaction to roll back
+        raw = self.connection._conn
+
+        def begin_then_run() -> Any:
+            raw.execute("BEGIN")
+            return function(*args)
+
+        return await self.connection._execute(begin_then_run)
+
+    async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> aiosqlite.Cursor:
+        cursor = await self._run(self.connection._conn.execute, sql, parameters or [])
+        return aiosqlite.Cursor(self.connection, cursor)
+
+    async def execute_insert(self, sql: str, parameters: Iterable[Any] | None = None) -> Any:
+        return await self._run(self.connection._execute_insert, sql, parameters or [])
+
+    async def execute_fetchall(self, sql: str, parameters: Iterable[Any] | None = None) -> Any:
+        return await self._run(self.connection._execute_fetchall, sql, parameters or [])
+
+    async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> aiosqlite.Cursor:
+        cursor = await self._run(self.connection._conn.executemany, sql, parameters)
+        return aiosqlite.Cursor(self.connection, cursor)
+
+    async def executescript(self, sql_script: str) -> aiosqlite.Cursor:
+        cursor = await self._run(self.connection._conn.executescript, sql_script)
+        return aiosqlite.Cursor(self.connection, cursor)
+
+    async def commit(self) -> None:
+        if self.begun:
+            await self.connection.commit()
+
+    async def rollback(self) -> None:
+        if self.begun:
+            await self.connection.rollback()
+
+
+class SqliteTransactionWrapper(tortoise_sqlite.SqliteTransactionWrapper):
+    """Tortoise's transaction client on a `DeferredBegin` connection."""
+
+    async def begin(self) -> None:
+        self._connection = DeferredBegin(self._connection)  # type: ignore[assignment]
+
+
+class SqliteClient(tortoise_sqlite.SqliteClient):
+    def _in_transaction(self) -> TransactionContext:
+        return tortoise_sqlite.SqliteTransactionContext(SqliteTransactionWrapper(self), self._lock)
+
+
+class SqliteClientWithRegexpSupport(tortoise_sqlite.SqliteClientWithRegexpSupport, SqliteClient):
+    """`?install_regexp_functions=true`: Tortoise's REGEXP functions, the same transactions."""
+
+
+client_class = SqliteClient
+
+
+def get_client_class(db_info: dict[str, Any]) -> type[tortoise_sqlite.SqliteClient]:
+    if db_info.get("credentials", {}).get("install_regexp_functions"):
+        return SqliteClientWithRegexpSupport
+    return SqliteClient

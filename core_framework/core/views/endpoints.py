@@ -1,0 +1,207 @@
+"""How a request to a ViewSet route runs: authorize, validate, run the action, commit.
+
+FastAPI documents each route from its `ActionEndpoint`'s signature (the typed path, body and
+query parameters), so `/docs` is exact. `ActionRoute` then serves the route without FastAPI's
+per-request dependency solver: the view's authorizer runs first (401/403 before anything is
+parsed), then FastAPI's own parameter and body validators, so errors keep FastAPI's shapes.
+"""
+
+from __future__ import annotations
+
+import email.message
+import inspect
+import json
+from functools import cache
+from typing import Any
+
+from fastapi import Body, Depends, Request
+from fastapi.dependencies.utils import request_body_to_args, request_params_to_args
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute, _effective_route_context_var
+from pydantic import BaseModel, TypeAdapter
+from pydantic_core import PydanticUndefined
+from starlette.responses import Response
+from tortoise import connections
+from tortoise.transactions import in_transaction
+
+from core.views.base import View
+from core.views.decorators import ActionInfo
+from core.views.dependencies import UNSAFE_METHODS, atomic_requests
+from core.views.generics import GenericViewSet
+from core.views.serialization import JSONBytesResponse
+
+
+def keyword_parameter(
+    name: str, annotation: Any, default: Any = inspect.Parameter.empty
+) -> inspect.Parameter:
+    """A keyword-only parameter for an endpoint signature FastAPI reads."""
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
+    )
+
+
+@cache
+def _adapter(output_type: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(output_type)
+
+
+class ActionEndpoint:
+    """One ViewSet action as a FastAPI endpoint: a signature to document, and `run` to serve.
+
+    Its one dependency builds and authorizes the view; unsafe methods then run the action and
+    serialize its response in a transaction, so the commit happens before the response is
+    returned and a failed commit is never reported as a success.
+    """
+
+    def __init__(
+        self,
+        view_cls: type[GenericViewSet],
+        action: str,
+        path_param: inspect.Parameter | None,
+        body: type[BaseModel] | None,
+        query: list[inspect.Parameter],
+        info: ActionInfo | None,
+        status_code: int,
+    ) -> None:
+        self.view_cls = view_cls
+        self.action = action
+        self.path_name = path_param.name if path_param is not None else None
+        self.takes_body = body is not None
+        self.query_names = [param.name for param in query]
+        self.info = info
+        self.status_code = status_code
+        self.authorize = view_cls.authorizer(action)
+
+        parameters = [
+            inspect.Parameter(
+                "request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request
+            ),
+            keyword_parameter("view_", Any, Depends(self.authorize)),
+        ]
+        if path_param is not None:
+            parameters.append(path_param)
+        if body is not None:
+            parameters.append(keyword_parameter("data", body, Body()))
+        parameters.extend(query)
+        self.__signature__ = inspect.Signature(parameters)
+        self.__name__ = f"{view_cls.__name__}.{action}"
+        self.__doc__ = inspect.getdoc(getattr(view_cls, action)) if info is not None else None
+
+    async def __call__(self, request: Request, **params: Any) -> Response:
+        """FastAPI's way in, with `params` solved by FastAPI (used outside `ActionRoute`)."""
+        return await self.run(request, params.pop("view_"), params)
+
+    async def run(self, request: Request, view: View, params: dict[str, Any]) -> Response:
+        """Run the action with its validated path, body and query values."""
+        kwargs: dict[str, Any] = {}
+        if self.path_name is not None:
+            kwargs[self.path_name] = params[self.path_name]
+            view.kwargs = dict(kwargs)
+        if self.takes_body:
+            kwargs["data"] = params["data"]
+        view.query = {name: params[name] for name in self.query_names}  # type: ignore[attr-defined]
+        if request.method in UNSAFE_METHODS and atomic_requests(request):
+            async with in_transaction("default") as db:
+                result = await getattr(view, self.action)(request, db, **kwargs)
+                return self.respond(view, result)
+        result = await getattr(view, self.action)(request, connections.get("default"), **kwargs)
+        return self.respond(view, result)
+
+    def respond(self, view: View, result: Any) -> Response:
+        """Responses pass through; declared output types serialize; anything else is JSON."""
+        if isinstance(result, Response):
+            return result
+        if self.info is not None and self.info.output_schema is not None:
+            adapter = _adapter(self.info.output_schema)
+            body = adapter.dump_json(adapter.validate_python(result))
+            return JSONBytesResponse(body, status_code=self.status_code)
+        serializer = view.get_output_serializer() if self.info is None else None  # type: ignore[attr-defined]
+        if serializer is not None and result is not None:
+            if isinstance(result, list | tuple):
+                return JSONBytesResponse(serializer.dump_many(result), status_code=self.status_code)
+            return serializer.response(result, status_code=self.status_code)
+        return JSONResponse(jsonable_encoder(result), status_code=self.status_code)
+
+
+class ActionRoute(APIRoute):
+    """FastAPI's route for an `ActionEndpoint`, served without the dependency solver.
+
+    Documentation, matching and `include_router` are FastAPI's; a request runs the view's
+    authorizer, then validates path, query and body with FastAPI's own validators. A route
+    given more dependencies (`include_router(..., dependencies=[...])`) is served by FastAPI.
+    """
+
+    def get_route_handler(self) -> Any:
+        # FastAPI builds one handler per inclusion, with that inclusion's state in a ContextVar.
+        context = _effective_route_context_var.get()
+        route = context if context is not None and context.original_route is self else self
+        endpoint = self.endpoint
+        dependant = route.dependant
+        if not isinstance(endpoint, ActionEndpoint) or len(dependant.dependencies) != 1:
+            return super().get_route_handler()
+        path_fields = dependant.path_params
+        body_fields = dependant.body_params
+        embed = route._embed_body_fields
+
+        async def handle(request: Request) -> Response:
+            view = await endpoint.authorize(request)
+            values: dict[str, Any] = {}
+            errors: list[Any] = []
+            for field in path_fields:  # always present: the route matched
+                value, field_errors = field.validate(
+                    request.path_params[field.alias], loc=("path", field.alias)
+                )
+                values[field.name] = value
+                errors += field_errors
+            if dependant.query_params:
+                query, query_errors = request_params_to_args(
+                    dependant.query_params, request.query_params
+                )
+                values.update(query)
+                errors += query_errors
+            body: Any = None
+            if body_fields:
+                body = await read_json_body(request)
+                data, body_errors = await request_body_to_args(body_fields, body, embed)
+                values.update(data)
+                errors += body_errors
+            if errors:
+                raise RequestValidationError(errors, body=body)
+            return await endpoint.run(request, view, values)
+
+        return handle
+
+
+async def read_json_body(request: Request) -> Any:
+    """The body as FastAPI reads it: JSON when declared as JSON, raw bytes otherwise.
+
+    An empty body is undefined (so "missing" when the body is required); JSON that doesn't parse is FastAPI's
+    `json_invalid` error, which the error handlers answer with a 400.
+    """
+    body = await request.body()
+    if not body:
+        return PydanticUndefined
+    content_type = request.headers.get("content-type")
+    if content_type is None:
+        return body
+    if content_type != "application/json":
+        message = email.message.Message()
+        message["content-type"] = content_type
+        subtype = message.get_content_subtype()
+        if message.get_content_maintype() != "application" or not (
+            subtype == "json" or subtype.endswith("+json")
+        ):
+            return body
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError as exc:
+        error = {
+            "type": "json_invalid",
+            "loc": ("body", exc.pos),
+            "msg": "JSON decode error",
+            "input": {},
+            "ctx": {"error": exc.msg},
+        }
+        raise RequestValidationError([error], body=exc.doc) from exc

@@ -1,0 +1,82 @@
+"""SQLite transactions send BEGIN with their first statement: still one atomic, isolated unit.
+
+A second, plain sqlite3 connection to the same file watches what is committed, so a statement
+that ran outside the transaction (BEGIN lost) would show up there before the commit.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from core.db.sqlite_client import SqliteClient
+from core.testing import isolated_database
+from tests.example_models import User
+
+
+@pytest.fixture
+async def sqlite_file(tmp_path: Path) -> AsyncIterator[tuple[BaseDBAsyncClient, Path]]:
+    path = tmp_path / "app.sqlite3"
+    url = f"sqlite+aiosqlite:///{path}"
+    async with isolated_database(models=["tests.example_models"], database_url=url) as db:
+        yield db, path
+
+
+def committed_emails(path: Path) -> list[str]:
+    with sqlite3.connect(path) as other:
+        return [row[0] for row in other.execute("SELECT email FROM users ORDER BY email")]
+
+
+async def test_sqlite_urls_use_the_framework_client(sqlite_file) -> None:
+    db, _ = sqlite_file
+    assert isinstance(db, SqliteClient)
+
+
+async def test_writes_are_invisible_to_other_connections_until_commit(sqlite_file) -> None:
+    _, path = sqlite_file
+    async with in_transaction("default") as txn:
+        await User.objects.using(txn).create(email="a@example.com", password_hash="!")
+        await User.objects.using(txn).create(email="b@example.com", password_hash="!")
+        assert await User.objects.using(txn).count() == 2  # the transaction sees its writes
+        assert committed_emails(path) == []
+    assert committed_emails(path) == ["a@example.com", "b@example.com"]
+
+
+async def test_an_error_rolls_back_every_statement(sqlite_file) -> None:
+    db, path = sqlite_file
+    with pytest.raises(RuntimeError):
+        async with in_transaction("default") as txn:
+            await User.objects.using(txn).create(email="a@example.com", password_hash="!")
+            raise RuntimeError("after the first write")
+    assert committed_emails(path) == []
+    await User.objects.using(db).create(email="c@example.com", password_hash="!")
+    assert committed_emails(path) == ["c@example.com"]  # autocommit again afterwards
+
+
+async def test_a_failing_first_statement_leaves_no_open_transaction(sqlite_file) -> None:
+    db, path = sqlite_file
+    await User.objects.using(db).create(email="a@example.com", password_hash="!")
+    with pytest.raises(IntegrityError):
+        async with in_transaction("default") as txn:
+            await User.objects.using(txn).create(email="a@example.com", password_hash="!")
+    await User.objects.using(db).create(email="b@example.com", password_hash="!")
+    assert committed_emails(path) == ["a@example.com", "b@example.com"]
+
+
+async def test_an_empty_transaction_and_nested_savepoints(sqlite_file) -> None:
+    _, path = sqlite_file
+    async with in_transaction("default"):
+        pass
+    async with in_transaction("default") as txn:
+        with pytest.raises(RuntimeError):
+            async with in_transaction("default") as inner:  # a savepoint is the first statement
+                await User.objects.using(inner).create(email="a@example.com", password_hash="!")
+                raise RuntimeError("roll back to the savepoint")
+        await User.objects.using(txn).create(email="b@example.com", password_hash="!")
+    assert committed_emails(path) == ["b@example.com"]

@@ -1,0 +1,139 @@
+"""How ViewSet routes run: authorization first, FastAPI's validation shapes, and inclusion.
+
+AutoRouter routes skip FastAPI's dependency solver; these tests pin down what that must keep:
+401/403 before the body is parsed, FastAPI's error locations, routers included with extra
+dependencies (which then run), and the same endpoint served by a plain FastAPI route.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import APIRouter, Depends, HTTPException, Request
+
+from core import AutoRouter, CoreApp
+from core.testing import app_client, app_database, database_url_for_tests
+from tests.example_models import Post, User
+from tests.guide_app import PostViewSet
+from tests.views.conftest import login, make_post
+
+POSTS = "/api/v1/posts/"
+
+
+async def test_authorization_comes_before_the_body_is_parsed(client) -> None:
+    malformed = await client.post(
+        POSTS, content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert malformed.status_code == 401
+    invalid = await client.post(POSTS, json={"title": 5})
+    assert invalid.status_code == 401
+
+
+async def test_validation_errors_keep_fastapis_locations(client, alice) -> None:
+    login(client, alice)
+    response = await client.post(POSTS, json={"title": ["not", "a", "string"], "slug": "s"})
+    assert response.status_code == 422
+    locations = [error["loc"] for error in response.json()["detail"]]
+    assert ["body", "title"] in locations and ["body", "content"] in locations
+
+    missing = await client.post(POSTS, headers={"content-type": "application/json"})
+    assert missing.status_code == 422
+    assert missing.json()["detail"][0]["loc"] == ["body"]
+
+    not_json = await client.post(POSTS, content=b"title=x", headers={"content-type": "text/plain"})
+    assert not_json.status_code == 422
+
+    bad_page = await client.get(POSTS, params={"page": "two"})
+    assert bad_page.status_code == 422
+    assert bad_page.json()["detail"][0]["loc"] == ["query", "page"]
+
+    assert (await client.get(f"{POSTS}abc/")).status_code == 404
+    assert (await client.get(f"{POSTS}{2**40}/")).status_code == 404
+
+
+async def test_json_media_types_with_parameters_and_suffixes_are_read_as_json(
+    client, alice
+) -> None:
+    login(client, alice)
+    body = b'{"title": "T", "slug": "one", "content": "c"}'
+    for content_type in ("application/json; charset=utf-8", "application/merge-patch+json"):
+        response = await client.post(POSTS, content=body, headers={"content-type": content_type})
+        assert response.status_code in (201, 400), response.text  # second: slug taken
+    assert await Post.objects.using(app_database()).filter(slug="one").count() == 1
+
+
+class Recorder:
+    """A router-level dependency that records the requests it saw and may refuse them."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+
+    async def __call__(self, request: Request) -> None:
+        self.paths.append(request.url.path)
+        if request.headers.get("x-refuse"):
+            raise HTTPException(status_code=418, detail="refused by the router dependency")
+
+
+@pytest.fixture
+async def recorded() -> AsyncIterator[tuple[httpx.AsyncClient, Recorder]]:
+    recorder = Recorder()
+    posts_router = AutoRouter(prefix="/posts")
+    posts_router.register("", PostViewSet, basename="post")
+    api_router = APIRouter(prefix="/api")
+    api_router.include_router(posts_router, dependencies=[Depends(recorder)])
+    app = CoreApp(
+        title="t",
+        routers=[api_router],
+        database_url=database_url_for_tests(),
+        models=["tests.example_models"],
+    )
+    async with app_client(app) as http:
+        yield http, recorder
+
+
+async def test_dependencies_added_when_including_a_router_run(recorded) -> None:
+    http, recorder = recorded
+    author = await User.create_user("a@example.com", "Password1", db=app_database())
+    post = await make_post(app_database(), author)
+    response = await http.get(f"/api/posts/{post.id}/")
+    assert response.status_code == 200
+    assert response.json()["slug"] == "title"
+    assert recorder.paths == [f"/api/posts/{post.id}/"]
+    refused = await http.get("/api/posts/", headers={"x-refuse": "1"})
+    assert refused.status_code == 418
+
+
+@pytest.fixture
+async def plain_route_client() -> AsyncIterator[httpx.AsyncClient]:
+    """A ViewSet endpoint served by FastAPI's own route class (no AutoRouter)."""
+    source = AutoRouter(prefix="/posts")
+    source.register("", PostViewSet, basename="post")
+    plain = APIRouter()
+    for route in source.routes:
+        plain.add_api_route(
+            route.path,  # type: ignore[attr-defined]
+            route.endpoint,  # type: ignore[attr-defined]
+            methods=list(route.methods),  # type: ignore[attr-defined]
+            status_code=route.status_code,  # type: ignore[attr-defined]
+        )
+    app = CoreApp(
+        title="t",
+        routers=[plain],
+        database_url=database_url_for_tests(),
+        models=["tests.example_models"],
+    )
+    async with app_client(app) as http:
+        yield http
+
+
+async def test_endpoints_also_run_under_fastapis_own_routes(plain_route_client) -> None:
+    http = plain_route_client
+    author = await User.create_user("a@example.com", "Password1", db=app_database())
+    post = await make_post(app_database(), author)
+    assert (await http.get(f"/posts/{post.id}/")).json()["id"] == post.id
+    assert (await http.get("/posts/abc/")).status_code == 404
+    assert (await http.post("/posts/", json={"title": "t"})).status_code == 401
+    listed = await http.get("/posts/", params={"page_size": 1})
+    assert listed.json()["count"] == 1
