@@ -8,7 +8,10 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import iter_route_contexts
+from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp
 
 from core.config import Settings, get_settings
 from core.datetime import configure_datetime
@@ -58,15 +61,6 @@ class CoreApp(FastAPI):
         self.state.settings = self.settings
         install_exception_handlers(self)
         self.add_middleware(BodySizeLimitMiddleware, max_body_size=self.settings.max_body_size)
-        https_only = self.settings.session_https_only
-        self.add_middleware(
-            SessionMiddleware,  # signed cookie; sent only once something is stored (OAuth state)
-            secret_key=self.settings.secret_key,
-            session_cookie=self.settings.session_cookie,
-            max_age=self.settings.session_max_age_seconds,
-            same_site="lax",  # the provider's redirect back is a top-level GET: cookie sent
-            https_only=self.settings.is_production if https_only is None else https_only,
-        )
         if self.settings.cors_origins:
             self.add_middleware(
                 CORSMiddleware,
@@ -77,6 +71,37 @@ class CoreApp(FastAPI):
             )
         for router in routers:
             self.include_router(router)
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """The middleware, with the session cookie's only when a routed view uses sessions."""
+        if self.uses_sessions() and not any(
+            m.cls is SessionMiddleware for m in self.user_middleware
+        ):
+            inside_cors = next(
+                i for i, m in enumerate(self.user_middleware) if m.cls is BodySizeLimitMiddleware
+            )
+            self.user_middleware.insert(inside_cors, self.session_middleware())
+        return super().build_middleware_stack()
+
+    def uses_sessions(self) -> bool:
+        """Whether any routed view keeps state in the session (`uses_session`, e.g. OAuth)."""
+        for context in iter_route_contexts(self.routes):
+            view_cls = getattr(getattr(context.original_route, "endpoint", None), "view_cls", None)
+            if getattr(view_cls, "uses_session", False):
+                return True
+        return False
+
+    def session_middleware(self) -> Middleware:
+        """A signed cookie, sent only once something is stored in it (OAuth login state)."""
+        https_only = self.settings.session_https_only
+        return Middleware(
+            SessionMiddleware,
+            secret_key=self.settings.secret_key,
+            session_cookie=self.settings.session_cookie,
+            max_age=self.settings.session_max_age_seconds,
+            same_site="lax",  # the provider's redirect back is a top-level GET: cookie sent
+            https_only=self.settings.is_production if https_only is None else https_only,
+        )
 
     @asynccontextmanager
     async def _lifespan(self, app: FastAPI) -> AsyncIterator[Any]:

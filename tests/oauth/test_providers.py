@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+from fastapi import Request
 from starlette.middleware.sessions import SessionMiddleware
 
 from core import CoreApp
@@ -28,6 +30,7 @@ from core.auth.oauth import (
 )
 from core.config import Settings
 from core.exceptions import ImproperlyConfigured
+from tests.oauth.conftest import create_oauth_app
 
 
 @pytest.fixture(autouse=True)
@@ -225,7 +228,8 @@ async def test_the_backend_ignores_requests_without_its_credentials() -> None:
 
 def test_the_session_cookie_is_secure_in_production() -> None:
     def session_options(settings: Settings) -> dict:
-        app = CoreApp(settings=settings)
+        app = create_oauth_app(settings)
+        app.build_middleware_stack()
         (middleware,) = [m for m in app.user_middleware if m.cls is SessionMiddleware]
         return middleware.kwargs
 
@@ -234,3 +238,18 @@ def test_the_session_cookie_is_secure_in_production() -> None:
     production = session_options(Settings(environment="production", secret_key="s" * 40))
     assert production["https_only"] is True
     assert session_options(Settings(session_https_only=True))["https_only"] is True
+
+
+async def test_apps_without_session_views_never_touch_the_cookie() -> None:
+    app = CoreApp(settings=Settings(), routers=[], database_url="sqlite+aiosqlite:///:memory:")
+
+    async def echo_session(request: Request) -> dict:
+        return {"session": "session" in request.scope}
+
+    app.add_api_route("/session", echo_session)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.get("/session", headers={"cookie": "core_session=forged"})
+    assert response.json() == {"session": False}
+    assert "set-cookie" not in response.headers
+    assert not app.uses_sessions() and create_oauth_app(Settings()).uses_sessions()

@@ -36,6 +36,9 @@ class View:
     permission_classes: ClassVar[Sequence[Any]] = (AllowAny,)
     permission_classes_by_action: ClassVar[dict[str, Sequence[Any]]] = {}
     tags: ClassVar[Sequence[str] | None] = None
+    #: Whether the view keeps state in the signed session cookie (`request.session`); CoreApp
+    #: installs the session middleware only when a routed view does.
+    uses_session: ClassVar[bool] = False
 
     request: Request
     action: str
@@ -152,4 +155,5 @@ class APIView(View):
 
         endpoint.__name__ = cls.__name__
         endpoint.__doc__ = cls.__doc__
+        endpoint.view_cls = cls  # type: ignore[attr-defined]
         return path, endpoint

@@ -55,6 +55,7 @@ class OAuthViewSet(ViewSet):
     permission_classes = [AllowAny]
     tags = ["Authentication"]
     backend_name = "oauth"
+    uses_session = True  # the flow's state, PKCE verifier and nonce
 
     @action(methods=["GET"], detail=True, status_code=302)
     async def login(self, request: Request, db: BaseDBAsyncClient, **kwargs: Any) -> Any:
@@ -136,7 +137,7 @@ class OAuthViewSet(ViewSet):
         if "session" not in request.scope:
             raise ImproperlyConfigured(
                 "OAuth login keeps its state in the session: add Starlette's SessionMiddleware "
-                "(CoreApp does)"
+                "(CoreApp does when it routes an OAuthViewSet)"
             )
         return request.session
 
