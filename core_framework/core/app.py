@@ -18,6 +18,7 @@ from core.datetime import configure_datetime
 from core.db import start_database, stop_database
 from core.errors import install_exception_handlers
 from core.middleware import BodySizeLimitMiddleware
+from core.routing import include_flat
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
 
@@ -71,6 +72,13 @@ class CoreApp(FastAPI):
             )
         for router in routers:
             self.include_router(router)
+
+    def include_router(self, router: APIRouter, **options: Any) -> None:
+        """FastAPI's `include_router`; AutoRouters are copied in flat (`include_flat`)."""
+        prefix = options.pop("prefix", "")
+        tags = options.pop("tags", None)
+        if not include_flat(self.router, router, prefix, tags, options):
+            super().include_router(router, prefix=prefix, tags=tags, **options)
 
     def build_middleware_stack(self) -> ASGIApp:
         """The middleware, with the session cookie's only when a routed view uses sessions."""

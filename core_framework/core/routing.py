@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import Enum
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.routing import APIRoute
 
 from core.views.endpoints import ActionRoute
 from core.views.generics import GenericViewSet
@@ -23,6 +25,29 @@ class AutoRouter(APIRouter):
 
     def __init__(self, prefix: str = "", tags: Sequence[str] | None = None, **kwargs: Any) -> None:
         super().__init__(prefix=prefix.rstrip("/"), tags=list(tags) if tags else None, **kwargs)
+        self.has_lifespan = kwargs.get("lifespan") is not None
+        #: Set once the routes are copied into another router: later routes would be missed.
+        self.copied = False
+
+    def add_api_route(self, path: str, endpoint: Any, **kwargs: Any) -> None:
+        if self.copied:
+            raise RuntimeError(
+                f"AutoRouter(prefix={self.prefix!r}) is already included in another router: "
+                "register its ViewSets and routes before including it"
+            )
+        super().add_api_route(path, endpoint, **kwargs)
+
+    def include_router(
+        self,
+        router: APIRouter,
+        *,
+        prefix: str = "",
+        tags: list[str | Enum] | None = None,
+        **options: Any,
+    ) -> None:
+        """FastAPI's `include_router`; AutoRouters are copied in flat (see `include_flat`)."""
+        if not include_flat(self, router, prefix, tags, options):
+            super().include_router(router, prefix=prefix, tags=tags, **options)
 
     def register(
         self, prefix: str, viewset: type[GenericViewSet], basename: str | None = None
@@ -47,3 +72,61 @@ class AutoRouter(APIRouter):
                 route_class_override=ActionRoute,
                 **spec.docs,
             )
+
+
+def include_flat(
+    target: APIRouter,
+    router: APIRouter,
+    prefix: str = "",
+    tags: list[str | Enum] | None = None,
+    options: dict[str, Any] | None = None,
+) -> bool:
+    """Copy an AutoRouter's routes into `target`, with the prefix and tags of the inclusion.
+
+    FastAPI matches a request once per level of included routers, twice each; copied routes
+    are matched once, directly. This is what `include_router` did before FastAPI made it
+    lazy, so the routes, their docs and their dependencies are the same. Routers that carry
+    more than routes (other options, a lifespan, startup handlers) are left to FastAPI: False.
+    """
+    if (
+        options
+        or not isinstance(router, AutoRouter)
+        or router.has_lifespan
+        or router.on_startup
+        or router.on_shutdown
+        or not all(isinstance(route, APIRoute) for route in router.routes)
+    ):
+        return False
+    for route in router.routes:
+        assert isinstance(route, APIRoute)
+        target.add_api_route(
+            prefix + route.path,
+            route.endpoint,
+            response_model=route.response_model,
+            status_code=route.status_code,
+            tags=[*(tags or []), *route.tags],
+            dependencies=route.dependencies,
+            summary=route.summary,
+            description=route.description,
+            response_description=route.response_description,
+            responses=route.responses,
+            deprecated=route.deprecated,
+            methods=route.methods,
+            operation_id=route.operation_id,
+            response_model_include=route.response_model_include,
+            response_model_exclude=route.response_model_exclude,
+            response_model_by_alias=route.response_model_by_alias,
+            response_model_exclude_unset=route.response_model_exclude_unset,
+            response_model_exclude_defaults=route.response_model_exclude_defaults,
+            response_model_exclude_none=route.response_model_exclude_none,
+            include_in_schema=route.include_in_schema,
+            response_class=route.response_class,
+            name=route.name,
+            route_class_override=type(route),
+            callbacks=route.callbacks,
+            openapi_extra=route.openapi_extra,
+            generate_unique_id_function=route.generate_unique_id_function,
+            strict_content_type=route.strict_content_type,
+        )
+    router.copied = True
+    return True

@@ -80,3 +80,18 @@ async def test_an_empty_transaction_and_nested_savepoints(sqlite_file) -> None:
                 raise RuntimeError("roll back to the savepoint")
         await User.objects.using(txn).create(email="b@example.com", password_hash="!")
     assert committed_emails(path) == ["b@example.com"]
+
+
+def pragma(path: Path, name: str) -> object:
+    with sqlite3.connect(path) as other:
+        return other.execute(f"PRAGMA {name}").fetchone()[0]
+
+
+async def test_connections_use_wal_with_normal_sync_unless_the_url_says(tmp_path: Path) -> None:
+    for query, expected in (("", 1), ("?synchronous=full", 2)):
+        path = tmp_path / f"db{len(query)}.sqlite3"
+        url = f"sqlite+aiosqlite:///{path}{query}"
+        async with isolated_database(models=["tests.example_models"], database_url=url) as db:
+            (row,) = await db.execute_query_dict("PRAGMA synchronous")
+            assert row["synchronous"] == expected  # 1: NORMAL, 2: FULL
+        assert pragma(path, "journal_mode") == "wal"

@@ -137,3 +137,37 @@ async def test_endpoints_also_run_under_fastapis_own_routes(plain_route_client) 
     assert (await http.post("/posts/", json={"title": "t"})).status_code == 401
     listed = await http.get("/posts/", params={"page_size": 1})
     assert listed.json()["count"] == 1
+
+
+def test_nested_autorouters_are_copied_flat_and_reversible() -> None:
+    posts_router = AutoRouter(prefix="/posts", tags=["Posts"])
+    posts_router.register("", PostViewSet, basename="post")
+    api_router = AutoRouter(prefix="/api/v1")
+    api_router.include_router(posts_router)
+    app = CoreApp(title="t", routers=[api_router], database_url="sqlite+aiosqlite:///:memory:")
+    assert app.url_path_for("post-retrieve", id="3") == "/api/v1/posts/3/"
+    assert app.url_path_for("post-publish", id="3") == "/api/v1/posts/3/publish/"
+    operation = app.openapi()["paths"]["/api/v1/posts/{id}/"]["get"]
+    assert (
+        operation["tags"] == ["Posts"]
+        and operation["operationId"] == "post_retrieve_api_v1_posts__id___get"
+    )
+    with pytest.raises(RuntimeError, match="register its ViewSets and routes before including"):
+        posts_router.register("again", PostViewSet, basename="again")
+
+
+async def test_autorouters_included_with_dependencies_keep_them() -> None:
+    recorder = Recorder()
+    posts_router = AutoRouter(prefix="/posts")
+    posts_router.register("", PostViewSet, basename="post")
+    api_router = AutoRouter(prefix="/api")
+    api_router.include_router(posts_router, dependencies=[Depends(recorder)])
+    app = CoreApp(
+        title="t",
+        routers=[api_router],
+        database_url=database_url_for_tests(),
+        models=["tests.example_models"],
+    )
+    async with app_client(app) as http:
+        assert (await http.get("/api/posts/")).status_code == 200
+    assert recorder.paths == ["/api/posts/"]

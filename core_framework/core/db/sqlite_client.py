@@ -5,6 +5,11 @@ opens a transaction with two trips (a no-op COMMIT, then BEGIN) before any work;
 travels with the transaction's first statement and a transaction that runs no statement costs
 nothing. SQLite's BEGIN is deferred (no lock until the first statement), so the transaction
 behaves the same. Used as the engine `core.db.sqlite_client` for every SQLite URL.
+
+Connections use write-ahead logging with `synchronous=NORMAL`, SQLite's recommended pairing
+(and Rails' default): commits survive a crash of the application, and the database stays
+consistent, but the last commits may be lost if the machine itself loses power, in exchange
+for no fsync on every commit. `?synchronous=full` in the URL restores an fsync per commit.
 """
 
 from __future__ import annotations
@@ -81,7 +86,16 @@ class SqliteTransactionWrapper(tortoise_sqlite.SqliteTransactionWrapper):
         self._connection = DeferredBegin(self._connection)  # type: ignore[assignment]
 
 
+#: PRAGMAs every connection starts with, unless the URL's query string sets them.
+DEFAULT_PRAGMAS = {"journal_mode": "WAL", "synchronous": "NORMAL"}
+
+
 class SqliteClient(tortoise_sqlite.SqliteClient):
+    def __init__(self, file_path: str, **kwargs: Any) -> None:
+        super().__init__(file_path, **kwargs)
+        for pragma, value in DEFAULT_PRAGMAS.items():
+            self.pragmas.setdefault(pragma, value)
+
     def _in_transaction(self) -> TransactionContext:
         return tortoise_sqlite.SqliteTransactionContext(SqliteTransactionWrapper(self), self._lock)
 
