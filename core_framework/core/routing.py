@@ -68,7 +68,7 @@ class AutoRouter(APIRouter):
                 status_code=spec.status_code,
                 response_model=spec.response_model,
                 summary=spec.summary,
-                tags=tags,  # type: ignore[arg-type]
+                tags=tags,
                 route_class_override=ActionRoute,
                 **spec.docs,
             )
