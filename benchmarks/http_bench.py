@@ -8,6 +8,12 @@ and HTTP parser, access log off; `wrk` drives them on 127.0.0.1:
 - retrieve: GET /posts/{id}/;
 - create: POST /posts/ with a unique slug per request (`benchmarks/http_create.lua`), 201.
 
+Each app keeps its own SQLite settings: the framework's (write-ahead log, synchronous=NORMAL: no
+fsync per commit) and Tortoise's that the hand-written app gets (write-ahead log, synchronous=FULL:
+an fsync per commit). The files live in the system temp dir, on disk as an app's would;
+`--tmpfs` puts them on /dev/shm, where an fsync costs nothing, and `--synchronous full` gives the
+framework an fsync per commit too, so both comparisons can be made.
+
 Runs are interleaved (framework list, hand-written list, framework retrieve, ...; the order
 flips every round) and the whole set repeats; medians are reported. Besides requests/s, the
 server's CPU time per request comes from /proc/<pid>/stat around each wrk run. With taskset the
@@ -109,7 +115,9 @@ def server_options() -> tuple[str, str]:
     return loop, http
 
 
-def start_server(server: Server, pinning: bool, loop: str, http: str) -> None:
+def start_server(
+    server: Server, pinning: bool, loop: str, http: str, synchronous: str | None
+) -> None:
     server.port = free_port()
     env = {
         key: value
@@ -117,6 +125,8 @@ def start_server(server: Server, pinning: bool, loop: str, http: str) -> None:
         if not key.startswith(("DATABASE_", "DEBUG", "ENVIRONMENT", "MODELS"))
     }
     env["BENCH_DATABASE_URL"] = server.spec.database_url.format(path=server.db_path)
+    if server.spec.key == "framework" and synchronous:
+        env["BENCH_DATABASE_URL"] += f"?synchronous={synchronous}"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     command = [
@@ -332,7 +342,7 @@ def report(servers: list[Server], args: argparse.Namespace) -> None:
         f" (median of {args.rounds})"
     )
     verdicts = []
-    for endpoint in ENDPOINTS:
+    for endpoint in args.endpoints:
         medians = {}
         for server in servers:
             samples = server.samples[endpoint]
@@ -376,7 +386,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
         )
     try:
         for server in servers:
-            start_server(server, args.pinning, loop, http)
+            start_server(server, args.pinning, loop, http, args.synchronous)
         for server in servers:
             wait_ready(server)
             seed(server.db_path)
@@ -391,6 +401,8 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
             f"uvicorn, 1 worker each, --loop {loop} --http {http}, access log off;"
             f" SQLite files in {workdir}, {SEED_ROWS} posts each; {pins}"
         )
+        synchronous = args.synchronous or "normal (its default)"
+        print(f"SQLite synchronous: framework {synchronous}, hand-written full (Tortoise's)")
         print(
             f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s after a"
             f" {args.warmup:g}s warm-up per app and endpoint; {args.rounds} interleaved rounds"
@@ -403,7 +415,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
 
         run_no = 0
         if args.warmup > 0:
-            for endpoint in ENDPOINTS:
+            for endpoint in args.endpoints:
                 for server in servers:
                     run_no += 1
                     run_wrk(server, endpoint, args.warmup, args, f"w{run_no}")
@@ -411,7 +423,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
                         drop_created_rows(server.db_path)
         for round_no in range(args.rounds):
             order = servers if round_no % 2 == 0 else servers[::-1]
-            for endpoint in ENDPOINTS:
+            for endpoint in args.endpoints:
                 for server in order:
                     run_no += 1
                     sample = measure(server, endpoint, args.duration, args, f"r{run_no}")
@@ -430,6 +442,28 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--no-pin", dest="pinning", action="store_false")
+    parser.add_argument(
+        "--db-dir", default=None, help="where the SQLite files go (default: the system temp dir)"
+    )
+    parser.add_argument(
+        "--tmpfs",
+        action="store_true",
+        help="put the SQLite files on /dev/shm: no disk, so fsync costs nothing",
+    )
+    parser.add_argument(
+        "--synchronous",
+        choices=("normal", "full"),
+        default=None,
+        help="the framework's SQLite synchronous PRAGMA (default: its own, NORMAL; the"
+        " hand-written app keeps Tortoise's, FULL)",
+    )
+    parser.add_argument(
+        "--endpoints",
+        nargs="+",
+        choices=ENDPOINTS,
+        default=list(ENDPOINTS),
+        help="measure only these",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
@@ -439,9 +473,13 @@ def main() -> int:
     )
     # SIGTERM runs the `finally` blocks too, so the servers and temp files never outlive us.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    # Keep fsync latency out of the numbers when there is a tmpfs (a private mkdtemp below it).
-    shm = Path("/dev/shm")  # noqa: S108
-    tmp_root = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+    tmp_root = args.db_dir
+    if args.tmpfs:
+        shm = Path("/dev/shm")  # noqa: S108
+        if not (shm.is_dir() and os.access(shm, os.W_OK)):
+            print("--tmpfs: /dev/shm is not writable", file=sys.stderr)
+            return 1
+        tmp_root = str(shm)
     with tempfile.TemporaryDirectory(prefix="core-http-bench-", dir=tmp_root) as tmp:
         try:
             run(args, Path(tmp))

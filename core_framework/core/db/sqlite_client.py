@@ -14,7 +14,7 @@ for no fsync on every commit. `?synchronous=full` in the URL restores an fsync p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import aiosqlite
@@ -56,8 +56,14 @@ class DeferredBegin:
         cursor = await self._run(self.connection._conn.execute, sql, parameters or [])
         return aiosqlite.Cursor(self.connection, cursor)
 
-    async def execute_insert(self, sql: str, parameters: Iterable[Any] | None = None) -> Any:
-        return await self._run(self.connection._execute_insert, sql, parameters or [])
+    async def execute_insert(self, sql: str, parameters: Sequence[Any] | None = None) -> Any:
+        """`(rowid,)` of the inserted row, read from the cursor (no `last_insert_rowid()` query)."""
+        raw = self.connection._conn
+
+        def insert() -> tuple[int | None]:
+            return (raw.execute(sql, parameters or ()).lastrowid,)
+
+        return await self._run(insert)
 
     async def execute_fetchall(self, sql: str, parameters: Iterable[Any] | None = None) -> Any:
         return await self._run(self.connection._execute_fetchall, sql, parameters or [])
