@@ -12,12 +12,14 @@ from pathlib import Path
 
 import pytest
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.exceptions import IntegrityError
+from tortoise.exceptions import IntegrityError, TransactionManagementError
+from tortoise.signals import Signals
 from tortoise.transactions import in_transaction
 
 from core.db.sqlite_client import SqliteClient
+from core.models.insert import insert_then, inserts_plainly
 from core.testing import isolated_database
-from tests.example_models import User
+from tests.example_models import Label, User
 
 
 @pytest.fixture
@@ -95,3 +97,59 @@ async def test_connections_use_wal_with_normal_sync_unless_the_url_says(tmp_path
             (row,) = await db.execute_query_dict("PRAGMA synchronous")
             assert row["synchronous"] == expected  # 1: NORMAL, 2: FULL
         assert pragma(path, "journal_mode") == "wal"
+
+
+def committed_labels(path: Path) -> list[str]:
+    with sqlite3.connect(path) as other:
+        return [row[0] for row in other.execute("SELECT code FROM labels ORDER BY code")]
+
+
+async def test_insert_then_commits_the_insert_and_what_was_built_in_one_go(sqlite_file) -> None:
+    db, path = sqlite_file
+    async with in_transaction("default") as txn:
+        tag = Label(code="first")
+        built = await insert_then(txn, tag, lambda saved: f"built {saved.pk}")
+        assert built == f"built {tag.pk}" and tag.pk is not None
+        assert committed_labels(path) == ["first"]  # committed before the block ends
+        with pytest.raises(TransactionManagementError):
+            await Label.objects.using(txn).count()  # no statement may run after it
+    assert await Label.objects.using(db).count() == 1
+
+
+async def test_insert_then_rolls_back_when_building_fails(sqlite_file) -> None:
+    db, path = sqlite_file
+    await Label.objects.using(db).create(code="taken")
+
+    def explode(saved: Label) -> None:
+        raise RuntimeError("the response could not be built")
+
+    with pytest.raises(RuntimeError):
+        async with in_transaction("default") as txn:
+            await Label.objects.using(txn).create(code="earlier")
+            await insert_then(txn, Label(code="second"), explode)
+    with pytest.raises(IntegrityError):
+        async with in_transaction("default") as txn:
+            await insert_then(txn, Label(code="taken"), lambda saved: saved)
+    assert committed_labels(path) == ["taken"]
+
+
+async def test_insert_then_saves_the_usual_way_when_saving_runs_code(sqlite_file) -> None:
+    db, _ = sqlite_file
+    seen: list[str] = []
+
+    async def remember(
+        sender: type, instance: Label, using_db: object, update_fields: object
+    ) -> None:
+        seen.append(instance.code)
+
+    Label._listeners[Signals.pre_save].setdefault(Label, []).append(remember)
+    try:
+        async with in_transaction("default") as txn:
+            assert not inserts_plainly(Label(code="x"))
+            await insert_then(txn, Label(code="signalled"), lambda saved: saved)
+            await Label.objects.using(txn).create(code="still open")  # the transaction goes on
+    finally:
+        Label._listeners[Signals.pre_save][Label].remove(remember)
+    assert seen == ["signalled", "still open"]
+    assert not inserts_plainly(User(email="u@example.com"))  # User.save hashes passwords
+    assert await Label.objects.using(db).count() == 2

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.example_models import Post
+from core import AutoRouter, CoreApp, InputSchema, ModelViewSet, OutputSchema
+from core.testing import app_client, app_database, database_url_for_tests
+from tests.conftest import TEST_MODELS
+from tests.example_models import Label, Post
 from tests.views.conftest import login
 
 POSTS = "/api/v1/posts/"
@@ -42,3 +45,36 @@ async def test_ten_parallel_creates_with_the_same_slug(client, app_db, alice) ->
         if response.status_code == 400:
             assert "slug" in response.text
     assert await Post.objects.using(app_db).filter(slug="race").count() == 1
+
+
+class LabelInput(InputSchema):
+    code: str
+
+
+class StrictLabelOutput(OutputSchema):
+    """Only numeric codes can be dumped: anything else fails after the INSERT."""
+
+    id: int
+    code: int
+
+
+class LabelViewSet(ModelViewSet):
+    model = Label
+    input_schema = LabelInput
+    output_schema = StrictLabelOutput
+
+
+async def test_a_response_that_fails_to_build_leaves_no_row() -> None:
+    router = AutoRouter(prefix="/labels")
+    router.register("", LabelViewSet, basename="label")
+    app = CoreApp(
+        title="t", routers=[router], database_url=database_url_for_tests(), models=TEST_MODELS
+    )
+    async with app_client(app) as http:
+        failed = await http.post("/labels/", json={"code": "abc"})
+        assert failed.status_code == 500  # the server's schema is wrong, not the request
+        assert failed.json() == {"detail": "Internal Server Error"}
+        assert await Label.objects.using(app_database()).count() == 0
+        created = await http.post("/labels/", json={"code": "123"})
+        assert created.status_code == 201 and created.json()["code"] == 123
+        assert await Label.objects.using(app_database()).count() == 1

@@ -14,12 +14,16 @@ for no fsync on every commit. `?synchronous=full` in the URL restores an fsync p
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 from tortoise.backends.base.client import TransactionContext
 from tortoise.backends.sqlite import client as tortoise_sqlite
+from tortoise.exceptions import IntegrityError, OperationalError, TransactionManagementError
+
+T = TypeVar("T")
 
 
 class DeferredBegin:
@@ -31,6 +35,7 @@ class DeferredBegin:
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self.connection = connection
         self.begun = False
+        self.finished = False  # by `finish`: later statements would run outside any transaction
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.connection, name)
@@ -41,6 +46,8 @@ class DeferredBegin:
 
     async def _run(self, function: Callable[..., Any], *args: Any) -> Any:
         """Run `function` on the connection's thread, after BEGIN if this is the first call."""
+        if self.finished:
+            raise TransactionManagementError("Transaction already finalised")
         if self.begun:
             return await self.connection._execute(function, *args)
         self.begun = True  # a failure after BEGIN still leaves a transaction to roll back
@@ -76,6 +83,31 @@ class DeferredBegin:
         cursor = await self._run(self.connection._conn.executescript, sql_script)
         return aiosqlite.Cursor(self.connection, cursor)
 
+    async def finish(self, function: Callable[[sqlite3.Connection], T]) -> T:
+        """`function(connection)` as the transaction's last work, and COMMIT, in one trip.
+
+        Runs on the SQLite thread (BEGIN first if nothing ran yet); any error there, in
+        `function` or in the COMMIT, rolls the whole transaction back before it is raised.
+        """
+        if self.finished:
+            raise TransactionManagementError("Transaction already finalised")
+        begun, self.begun, self.finished = self.begun, True, True
+        raw = self.connection._conn
+
+        def run_and_commit() -> T:
+            try:
+                if not begun:
+                    raw.execute("BEGIN")
+                result = function(raw)
+                raw.commit()
+            except BaseException:
+                if raw.in_transaction:
+                    raw.rollback()
+                raise
+            return result
+
+        return await self.connection._execute(run_and_commit)
+
     async def commit(self) -> None:
         if self.begun:
             await self.connection.commit()
@@ -90,6 +122,26 @@ class SqliteTransactionWrapper(tortoise_sqlite.SqliteTransactionWrapper):
 
     async def begin(self) -> None:
         self._connection = DeferredBegin(self._connection)  # type: ignore[assignment]
+
+    def can_finish(self) -> bool:
+        """Whether `finish` may end this transaction (a top-level one, still open)."""
+        return isinstance(self._connection, DeferredBegin) and not self._finalized
+
+    async def finish(self, function: Callable[[sqlite3.Connection], T]) -> T:
+        """End the transaction with `function`'s work and the COMMIT in one trip (see
+        `DeferredBegin.finish`); afterwards the transaction is over, committed or rolled back.
+        """
+        if not self.can_finish():
+            raise TransactionManagementError("Transaction already finalised")
+        connection: DeferredBegin = self._connection  # type: ignore[assignment]
+        try:
+            return await connection.finish(function)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(exc) from exc
+        except sqlite3.OperationalError as exc:
+            raise OperationalError(exc) from exc
+        finally:
+            self._finalized = True
 
 
 #: PRAGMAs every connection starts with, unless the URL's query string sets them.

@@ -30,7 +30,7 @@ from core.views.base import View
 from core.views.decorators import ActionInfo
 from core.views.dependencies import UNSAFE_METHODS, atomic_requests
 from core.views.generics import GenericViewSet
-from core.views.serialization import JSONBytesResponse
+from core.views.serialization import JSONBytesResponse, dump_json
 
 
 def keyword_parameter(
@@ -114,8 +114,7 @@ class ActionEndpoint:
         if isinstance(result, Response):
             return result
         if self.info is not None and self.info.output_schema is not None:
-            adapter = _adapter(self.info.output_schema)
-            body = adapter.dump_json(adapter.validate_python(result))
+            body = dump_json(_adapter(self.info.output_schema), result)
             return JSONBytesResponse(body, status_code=self.status_code)
         serializer = view.get_output_serializer() if self.info is None else None  # type: ignore[attr-defined]
         if serializer is not None and result is not None:
@@ -177,8 +176,8 @@ class ActionRoute(APIRoute):
 async def read_json_body(request: Request) -> Any:
     """The body as FastAPI reads it: JSON when declared as JSON, raw bytes otherwise.
 
-    An empty body is undefined (so "missing" when the body is required); JSON that doesn't parse is FastAPI's
-    `json_invalid` error, which the error handlers answer with a 400.
+    An empty body is undefined (so "missing" when the body is required); JSON that doesn't
+    parse is FastAPI's `json_invalid` error, which the error handlers answer with a 400.
     """
     body = await request.body()
     if not body:

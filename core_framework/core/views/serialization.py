@@ -6,13 +6,25 @@ from collections.abc import Iterable
 from functools import cached_property
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter
+from fastapi.exceptions import ResponseValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.responses import Response
 from tortoise.models import Model as TortoiseModel
 
 
 class JSONBytesResponse(Response):
     media_type = "application/json"
+
+
+def dump_json(adapter: TypeAdapter[Any], value: Any) -> bytes:
+    """`value` validated by its output type and dumped to JSON.
+
+    A value that doesn't fit is the server's error (a 500, logged), not the client's 422.
+    """
+    try:
+        return adapter.dump_json(adapter.validate_python(value))
+    except ValidationError as exc:
+        raise ResponseValidationError(exc.errors(include_url=False)) from exc
 
 
 class OutputSerializer:
@@ -47,11 +59,28 @@ class OutputSerializer:
             names.append(name)
         return tuple(names)
 
+    @cached_property
+    def is_plain(self) -> bool:
+        """Whether dumping runs no code of the schema's own (validators, serializers): only
+        columns in, JSON out, so it may run on the database's thread (`insert_then`)."""
+        decorators = self.schema.__pydantic_decorators__
+        return self.row_columns is not None and not any(
+            (
+                decorators.validators,
+                decorators.field_validators,
+                decorators.root_validators,
+                decorators.field_serializers,
+                decorators.model_serializers,
+                decorators.model_validators,
+                decorators.computed_fields,
+            )
+        )
+
     def dump(self, obj: Any) -> bytes:
-        return self._one.dump_json(self._one.validate_python(obj))
+        return dump_json(self._one, obj)
 
     def dump_many(self, objs: Iterable[Any]) -> bytes:
-        return self._many.dump_json(self._many.validate_python(list(objs)))
+        return dump_json(self._many, list(objs))
 
     def response(self, obj: Any, status_code: int = 200) -> Response:
         return JSONBytesResponse(self.dump(obj), status_code=status_code)
