@@ -153,3 +153,13 @@ async def test_insert_then_saves_the_usual_way_when_saving_runs_code(sqlite_file
     assert seen == ["signalled", "still open"]
     assert not inserts_plainly(User(email="u@example.com"))  # User.save hashes passwords
     assert await Label.objects.using(db).count() == 2
+
+
+async def test_regexp_functions_can_be_installed_from_the_url(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'regexp.sqlite3'}?install_regexp_functions=true"
+    async with isolated_database(models=["tests.example_models"], database_url=url) as db:
+        assert isinstance(db, SqliteClient) and db.capabilities.support_for_posix_regex_queries
+        await Label.objects.using(db).create(code="abc-1")
+        assert await Label.objects.using(db).filter(code__posix_regex=r"^abc-\d$").count() == 1
+        async with in_transaction("default") as txn:
+            assert await Label.objects.using(txn).filter(code__posix_regex="^x").count() == 0
