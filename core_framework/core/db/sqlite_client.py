@@ -4,7 +4,10 @@ aiosqlite runs every call on its own thread, so each one is a trip between threa
 opens a transaction with two trips (a no-op COMMIT, then BEGIN) before any work; here BEGIN
 travels with the transaction's first statement and a transaction that runs no statement costs
 nothing. SQLite's BEGIN is deferred (no lock until the first statement), so the transaction
-behaves the same. Used as the engine `core.db.sqlite_client` for every SQLite URL.
+behaves the same. A transaction may also end with `finish(work)`: the work (say an INSERT and
+the response built from it) and the COMMIT in one trip (`core.models.insert`). Statements run
+on aiosqlite's thread through its `Connection._execute` (aiosqlite is pinned). Used as the engine
+`core.db.sqlite_client` for every SQLite URL.
 
 Connections use write-ahead logging with `synchronous=NORMAL`, SQLite's recommended pairing
 (and Rails' default): commits survive a crash of the application, and the database stays
