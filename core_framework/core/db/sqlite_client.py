@@ -43,10 +43,6 @@ class DeferredBegin:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.connection, name)
 
-    @property
-    def total_changes(self) -> int:
-        return self.connection.total_changes
-
     async def _run(self, function: Callable[..., Any], *args: Any) -> Any:
         """Run `function` on the connection's thread, after BEGIN if this is the first call."""
         if self.finished:

@@ -14,8 +14,10 @@ from core.config import get_settings
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def atomic_requests(request: Request) -> bool:
-    """Whether unsafe methods run in a transaction (the ATOMIC_REQUESTS setting)."""
+def runs_in_transaction(request: Request) -> bool:
+    """Whether the request runs in one transaction: an unsafe method, and ATOMIC_REQUESTS on."""
+    if request.method not in UNSAFE_METHODS:
+        return False
     settings = getattr(request.app.state, "settings", None) or get_settings()
     return bool(settings.atomic_requests)
 
@@ -27,7 +29,7 @@ async def request_db(request: Request) -> AsyncIterator[BaseDBAsyncClient]:
     with `Depends(request_db, scope="function")`, it commits before the response is sent, so a
     failed commit is never reported to the client as a success.
     """
-    if request.method in UNSAFE_METHODS and atomic_requests(request):
+    if runs_in_transaction(request):
         async with in_transaction("default") as connection:
             yield connection
     else:

@@ -28,7 +28,7 @@ from tortoise.transactions import in_transaction
 
 from core.views.base import View
 from core.views.decorators import ActionInfo
-from core.views.dependencies import UNSAFE_METHODS, atomic_requests
+from core.views.dependencies import runs_in_transaction
 from core.views.generics import GenericViewSet
 from core.views.serialization import JSONBytesResponse, dump_json
 
@@ -102,7 +102,7 @@ class ActionEndpoint:
         if self.takes_body:
             kwargs["data"] = params["data"]
         view.query = {name: params[name] for name in self.query_names}  # type: ignore[attr-defined]
-        if request.method in UNSAFE_METHODS and atomic_requests(request):
+        if runs_in_transaction(request):
             async with in_transaction("default") as db:
                 result = await getattr(view, self.action)(request, db, **kwargs)
                 return self.respond(view, result)
