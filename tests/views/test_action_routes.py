@@ -14,10 +14,10 @@ import pytest
 from fastapi import APIRouter, Depends, HTTPException, Request
 
 from core import AutoRouter, CoreApp
-from core.testing import app_client, app_database, database_url_for_tests
+from core.testing import app_client, app_database
 from tests.example_models import Post, User
 from tests.guide_app import PostViewSet
-from tests.views.conftest import login, make_post
+from tests.views.conftest import app_with, login, make_post
 
 POSTS = "/api/v1/posts/"
 
@@ -87,13 +87,7 @@ async def recorded(request) -> AsyncIterator[tuple[httpx.AsyncClient, Recorder]]
     posts_router.register("", PostViewSet, basename="post")
     api_router = request.param(prefix="/api")
     api_router.include_router(posts_router, dependencies=[Depends(recorder)])
-    app = CoreApp(
-        title="t",
-        routers=[api_router],
-        database_url=database_url_for_tests(),
-        models=["tests.example_models"],
-    )
-    async with app_client(app) as http:
+    async with app_client(app_with(api_router)) as http:
         yield http, recorder
 
 
@@ -122,13 +116,7 @@ async def plain_route_client() -> AsyncIterator[httpx.AsyncClient]:
             methods=list(route.methods),  # type: ignore[attr-defined]
             status_code=route.status_code,  # type: ignore[attr-defined]
         )
-    app = CoreApp(
-        title="t",
-        routers=[plain],
-        database_url=database_url_for_tests(),
-        models=["tests.example_models"],
-    )
-    async with app_client(app) as http:
+    async with app_client(app_with(plain)) as http:
         yield http
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from core import AutoRouter, CoreApp, InputSchema, ModelViewSet, OutputSchema
-from core.testing import app_client, app_database, database_url_for_tests
-from tests.conftest import TEST_MODELS
+from core import AutoRouter, InputSchema, ModelViewSet, OutputSchema
+from core.testing import app_client, app_database
 from tests.example_models import Label, Post
-from tests.views.conftest import login
+from tests.views.conftest import app_with, login
 
 POSTS = "/api/v1/posts/"
 
@@ -67,14 +66,28 @@ class LabelViewSet(ModelViewSet):
 async def test_a_response_that_fails_to_build_leaves_no_row() -> None:
     router = AutoRouter(prefix="/labels")
     router.register("", LabelViewSet, basename="label")
-    app = CoreApp(
-        title="t", routers=[router], database_url=database_url_for_tests(), models=TEST_MODELS
-    )
-    async with app_client(app) as http:
+    async with app_client(app_with(router)) as http:
         failed = await http.post("/labels/", json={"code": "abc"})
         assert failed.status_code == 500  # the server's schema is wrong, not the request
         assert failed.json() == {"detail": "Internal Server Error"}
         assert await Label.objects.using(app_database()).count() == 0
         created = await http.post("/labels/", json={"code": "123"})
         assert created.status_code == 201 and created.json()["code"] == 123
+        assert await Label.objects.using(app_database()).count() == 1
+
+
+async def test_bad_input_to_a_one_trip_create_is_a_4xx_and_leaves_no_row() -> None:
+    router = AutoRouter(prefix="/labels")
+    router.register("", LabelViewSet, basename="label")
+    async with app_client(app_with(router)) as http:
+        assert (await http.post("/labels/", json={"code": "1"})).status_code == 201
+        duplicate = await http.post("/labels/", json={"code": "1"})
+        assert duplicate.status_code == 400
+        assert duplicate.json()["detail"][0]["loc"] == ["body", "code"]
+        too_long = await http.post("/labels/", json={"code": "1" * 30})
+        assert too_long.status_code == 422
+        json_headers = {"content-type": "application/json"}
+        for body in (b'{"code": "\\ud800"}', b"\xff\xfe{", b"{", b"[1, 2]"):
+            response = await http.post("/labels/", content=body, headers=json_headers)
+            assert 400 <= response.status_code < 500, (body, response.text)
         assert await Label.objects.using(app_database()).count() == 1
