@@ -253,3 +253,9 @@ async def test_apps_without_session_views_never_touch_the_cookie() -> None:
     assert response.json() == {"session": False}
     assert "set-cookie" not in response.headers
     assert not app.uses_sessions() and create_oauth_app(Settings()).uses_sessions()
+
+
+def test_subjects_too_long_to_store_are_refused_by_the_profile() -> None:
+    with pytest.raises(ValueError, match="too long"):
+        OAuthProfile.from_claims({"sub": "s" * 256})
+    assert OAuthProfile.from_claims({"sub": "s" * 255}).subject == "s" * 255

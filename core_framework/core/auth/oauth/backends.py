@@ -76,7 +76,7 @@ def looks_like_jwt(token: str) -> bool:
         return False
     try:
         header = json.loads(base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4)))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):  # RecursionError: "[[[[..." nested headers
         return False
     return isinstance(header, dict) and "alg" in header
 
@@ -176,7 +176,7 @@ class OAuthBackend(AuthBackend):
                 exp={"essential": True},
                 iat={"essential": True},
             ).validate(claims)
-        except (JoseError, ValueError, TypeError) as error:
+        except (JoseError, ValueError, TypeError, KeyError) as error:  # KeyError: JWKS sans "keys"
             logger.info("OAuth provider %s: ID token refused: %r", provider.name, error)
             return None
         audience = claims.get("aud")

@@ -65,6 +65,10 @@ _ENV_VARIABLE = re.compile(
 )
 
 
+#: The longest subject an OAuthIdentity stores (OpenID Connect caps `sub` at 255 characters).
+MAX_SUBJECT_LENGTH = 255
+
+
 @cache
 def tls_context() -> ssl.SSLContext:
     """One TLS context for every call to a provider: building one per HTTP client (as httpx
@@ -106,6 +110,8 @@ class OAuthProfile:
             subject = str(subject)
         if not isinstance(subject, str) or not subject.strip():
             raise ValueError("the provider's answer has no subject (`sub`)")
+        if len(subject.strip()) > MAX_SUBJECT_LENGTH:
+            raise ValueError("the provider's subject (`sub`) is too long to store")
         email = _text(claims.get("email")) or None
         return cls(
             subject=subject.strip(),
@@ -261,6 +267,8 @@ class GitHubProvider(OAuthProvider):
         subject = user.get("id")
         if isinstance(subject, bool) or not isinstance(subject, int | str) or not str(subject):
             raise ValueError("GitHub's user answer has no id")
+        if len(str(subject)) > MAX_SUBJECT_LENGTH:
+            raise ValueError("GitHub's user id is too long to store")
         entries = [entry for entry in emails if isinstance(entry, Mapping)]
         chosen = next(
             (e for e in entries if e.get("primary") and e.get("verified") is True), None
