@@ -367,11 +367,11 @@ Database = SqliteDatabase | PostgresDatabase
 
 def framework_token() -> str:
     """An access token from the framework's own `create_access_token`, with the apps' key."""
-    from core.auth import create_access_token, reset_auth_config
+    from core.auth import create_access_token
     from core.config import Settings, set_settings
 
+    # The apps' settings, as a script sets them: the harness has no CoreApp of its own.
     set_settings(Settings(_env_file=None, secret_key=SECRET_KEY))
-    reset_auth_config()
     return create_access_token({"sub": str(USER_ID)}, expires_delta=TOKEN_LIFETIME)
 
 
@@ -693,7 +693,7 @@ def summary(results: Results, cases: list[Case]) -> None:
     names = list(results)
     print()
     print("== Summary: framework / hand-written req/s (CPU per request: hand-written / framework)")
-    print(f"{'row':34} " + " ".join(f"{name:>24}" for name in names))
+    print(f"{'row':46} " + " ".join(f"{name:>24}" for name in names))
     missed = []
 
     def line(label: str, values: list[str]) -> None:
@@ -735,7 +735,9 @@ def summary(results: Results, cases: list[Case]) -> None:
         suffix = f" >= {target:.1f}" if target is not None else ""
         line(f"{label}{suffix}", values)
     print()
-    print("Targets missed: " + ("; ".join(missed) if missed else "none"))
+    print("Targets missed:" + ("" if missed else " none"))
+    for item in missed:
+        print(f"  {item}")
 
 
 # Main ----------------------------------------------------------------------------------------
@@ -795,6 +797,7 @@ def run_database(
             "+auth = the same on /auth-posts/ with a Bearer token (IsAuthenticated; hand-written:"
             " JWT + revoked jti + user); health = APIView vs plain route; plain = plain route"
         )
+        print("CPU us/req: the app server process's own (the PostgreSQL server's is not counted)")
         sys.stdout.flush()
 
         run_no = 0
