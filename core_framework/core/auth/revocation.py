@@ -11,6 +11,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Subquery
 
 from core.auth.models import AbstractUser, RevokedToken, get_user_model
 from core.auth.tokens import (
@@ -86,13 +87,20 @@ async def is_token_revoked(payload: dict[str, Any], db: BaseDBAsyncClient | None
     return bool(await RevokedToken.objects.using(db).filter(jti=jti).exists())
 
 
+#: The annotation that carries a token's revocation row (or NULL) on the user's row.
+_REVOKED = "_token_revocation_id"
+
+
 async def user_for_token(
     payload: dict[str, Any], db: BaseDBAsyncClient | None = None
 ) -> AbstractUser | None:
-    """The active user a verified token speaks for, or None.
+    """The active user a verified token speaks for, or None; one SQL statement.
 
     Refused: revoked tokens, unknown or deleted users, inactive users, and tokens issued
-    before the user's password last changed.
+    before the user's password last changed. The user's row and the token's revocation row
+    come back in one query (`SELECT <user>, (SELECT id FROM auth_revoked_tokens WHERE jti=?
+    LIMIT 1) FROM users WHERE id=?`), so revocation stays immediate across processes. Groups
+    and permissions are not loaded: the checks that need them load them (see `ahas_perm`).
     """
     user_model = get_user_model()
     pk_field = user_model._meta.pk
@@ -102,12 +110,15 @@ async def user_for_token(
         return None
     bounds = pk_field.constraints  # an integer out of the column's range is no user's id
     low, high = bounds.get("ge", user_id), bounds.get("le", user_id)
-    if isinstance(user_id, int) and not low <= user_id <= high:
+    if user_id is None or (isinstance(user_id, int) and not low <= user_id <= high):
         return None
-    if user_id is None or await is_token_revoked(payload, db):
-        return None
-    user = await user_model.objects.using(db).get_or_none(pk=user_id)
-    if user is None or not user.is_active:
+    query = user_model.objects.using(db).filter(pk=user_id)
+    jti = _jti(payload)
+    if jti is not None:
+        revocation = RevokedToken.objects.using(db).filter(jti=jti).limit(1).values("id")
+        query = query.annotate(**{_REVOKED: Subquery(revocation)})
+    user = await query.first()
+    if user is None or user.__dict__.pop(_REVOKED, None) is not None or not user.is_active:
         return None
     changed = user.password_changed_at
     issued_at = payload.get("iat")
@@ -115,7 +126,6 @@ async def user_for_token(
         not isinstance(issued_at, int | float) or issued_at < int(changed.timestamp())
     ):
         return None
-    await user.load_permissions(db)
     return user
 
 
