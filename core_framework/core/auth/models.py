@@ -475,9 +475,8 @@ class PermissionsMixin(Model):
                 .distinct()
                 .values_list("codename", flat=True)
             )
-        self._set_permission_caches(
-            {str(c) for c in (*direct, *via_groups)}, sorted(str(row[1]) for row in group_rows)
-        )
+        self._perm_cache = {str(c) for c in (*direct, *via_groups)}
+        self._group_cache = sorted(str(row[1]) for row in group_rows)
 
     async def add_to_group(self, name: str, db: BaseDBAsyncClient | None = None) -> None:
         """Add the user to group `name`, creating the group if it does not exist."""
