@@ -305,7 +305,8 @@ class AbstractUser(Model):
 
         The password hasher runs exactly once whether or not the email exists, and an unknown
         email, a wrong password and an inactive account look the same to the caller. On success
-        an outdated hash is upgraded and `last_login` is set.
+        an outdated hash is upgraded, `last_login` is set, and groups and permissions are loaded
+        (a login, not a per-request path: the sync checks work on the user it returns).
         """
         user = await cls.get_by_email(email, db) if isinstance(email, str) else None
         if user is None or not isinstance(password, str):
