@@ -6,6 +6,7 @@ together). Groups and permissions load only for a check that needs them, once pe
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -217,8 +218,9 @@ async def test_refused_tokens_cost_at_most_one_statement(client, editor) -> None
     response, statements = await get(client, "/authenticated")
     assert response.status_code == 401 and len(statements) == 1, statements
 
-    for change in ({"is_active": False}, {"password_changed_at": _later()}):
-        user = await User.create_user(f"u{len(change)}{id(change)}@example.com", "P1", db=db)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)
+    for number, change in enumerate(({"is_active": False}, {"password_changed_at": later})):
+        user = await User.create_user(f"user{number}@example.com", "P1", db=db)
         login(client, user)
         assert (await client.get("/authenticated")).status_code == 200
         await User.objects.using(db).filter(id=user.id).update(**change)
@@ -230,9 +232,3 @@ async def test_refused_tokens_cost_at_most_one_statement(client, editor) -> None
     await gone.delete(db)
     response, statements = await get(client, "/open")
     assert response.status_code == 401 and len(statements) == 1, statements
-
-
-def _later() -> Any:
-    import datetime as dt
-
-    return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)
