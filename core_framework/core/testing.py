@@ -91,7 +91,7 @@ async def app_client(
             yield client
 
 
-def app_settings_scope(client: httpx.AsyncClient) -> AbstractContextManager[None]:
+def _as_client_app(client: httpx.AsyncClient) -> AbstractContextManager[None]:
     """A block run as the client's app runs its requests: under its own settings, if any."""
     scope = getattr(getattr(client, "app", None), "settings_scope", None)
     return scope() if callable(scope) else nullcontext()
@@ -105,12 +105,12 @@ def force_authenticate(client: httpx.AsyncClient, user: Any | None) -> None:
     if user is None:
         client.headers.pop("Authorization", None)
     else:
-        with app_settings_scope(client):
+        with _as_client_app(client):
             token = create_access_token({"sub": str(user.pk)})
         client.headers["Authorization"] = f"Bearer {token}"
 
 
-F = TypeVar("F", bound=Callable[..., Any])
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 class override_settings:
@@ -143,7 +143,7 @@ class override_settings:
     ) -> None:
         config._pop_overrides(self._layers.pop())
 
-    def __call__(self, func: F) -> F:
+    def __call__(self, func: _F) -> _F:
         if inspect.iscoroutinefunction(func):
 
             @functools.wraps(func)
