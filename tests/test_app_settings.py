@@ -53,6 +53,7 @@ from core.testing import (
     override_settings,
     reset_framework_state,
 )
+from core.views.dependencies import runs_in_transaction
 from tests.conftest import TEST_MODELS
 from tests.example_models import User
 
@@ -84,6 +85,9 @@ class InsideView(APIView):
             "secret_is_apps": get_settings().secret_key == request.app.settings.secret_key,
         }
 
+    async def post(self, request: Request, **kwargs: Any) -> dict[str, Any]:
+        return {"atomic": runs_in_transaction(request)}
+
 
 def make_app(secret: str, **values: Any) -> CoreApp:
     app = CoreApp(
@@ -92,7 +96,7 @@ def make_app(secret: str, **values: Any) -> CoreApp:
         models=TEST_MODELS,
     )
     app.add_api_route("/me", MeView.as_route("/me")[1], methods=["GET"])
-    app.add_api_route("/inside", InsideView.as_route("/inside")[1], methods=["GET"])
+    app.add_api_route("/inside", InsideView.as_route("/inside")[1], methods=["GET", "POST"])
     return app
 
 
@@ -213,6 +217,15 @@ async def test_the_auth_config_and_user_model_are_resolved_at_startup_not_per_re
         with app.settings_scope():
             assert {answer["config"] for answer in answers} == {id(get_auth_config())}
         assert (len(builds), len(lookups)) == (1, 1)
+    async with running(app) as (client, _):  # a new ORM start finds the user model again
+        assert (await client.get("/me")).status_code == 200
+    assert (len(builds), len(lookups)) == (1, 2)
+
+
+async def test_atomic_requests_follow_the_apps_own_settings() -> None:
+    for atomic in (False, True):
+        async with app_client(make_app(SECRET_A, atomic_requests=atomic)) as client:
+            assert (await client.post("/inside")).json() == {"atomic": atomic}
 
 
 async def test_a_user_model_setting_naming_no_model_stops_the_app_at_startup() -> None:
