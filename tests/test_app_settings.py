@@ -57,6 +57,9 @@ from core.views.dependencies import runs_in_transaction
 from tests.conftest import TEST_MODELS
 from tests.example_models import User
 
+#: The apps run on the test database: these re-run on PostgreSQL (`make test-pg`).
+pytestmark = pytest.mark.db
+
 SECRET_A = "app-a-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLMNOPQRSTU"
 SECRET_B = "app-b-secret-0123456789-abcdefghijklmnopqrstuvwxyz-HIJKLMNOPQRSTUVWXYZAB"
 SECRET_C = "overridden-secret-0123456789-abcdefghijklmnopqrstuvwxyz-OPQRSTUVWXYZABCD"
