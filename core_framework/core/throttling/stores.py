@@ -124,15 +124,18 @@ class DatabaseThrottleStore:
     """
 
     def __init__(
-        self, connection: str = "default", clock: Clock = time.time, prune_every: float = 60.0
+        self, connection: Any = "default", clock: Clock = time.time, prune_every: float = 60.0
     ) -> None:
+        #: A Tortoise connection name (resolved on each use) or a connection.
         self.connection = connection
         self.clock = clock
         self.prune_every = prune_every
         self._next_prune = 0.0
 
     def _db(self) -> Any:
-        return connections.get(self.connection)
+        if isinstance(self.connection, str):
+            return connections.get(self.connection)
+        return self.connection
 
     async def hit(self, key: str, window: float, limit: int) -> ThrottleHit:
         db = self._db()

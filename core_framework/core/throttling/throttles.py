@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import inspect
+import json
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -343,76 +344,101 @@ def check_throttle_configuration(routes: Sequence[Any], settings: Settings) -> N
                 check_configuration(view_cls, name, settings)
 
 
-class AccountThrottle:
-    """Failed attempts at one account (a login, a password check), limited so that an attacker
+class AccountThrottle(BaseThrottle):
+    """Attempts at one account (a login), limited per account in the body, so that an attacker
     can neither guess freely nor lock the owner out.
 
-    - Per (account, client address): `rate` attempts since the last success. A success
-      starts the count again, so only failures add up.
-    - Per account, from all addresses: `account_rate` failures. Past it, an address that
-      has failed at this account in its window must wait; an address that has not (the
-      owner's, typically) still gets its try. A botnet then gets one guess per address per
-      window, and the owner is never locked out by someone else's failures.
+    - Per (account, client address): `THROTTLE_RATES[scope]` (else `rate`) attempts since
+      the last success there. The view calls `succeeded` when the password was right, so
+      only failures add up.
+    - Per account, from all addresses: `THROTTLE_RATES[scope + "_account"]` (else
+      `account_rate`) attempts. Past it, an address that has failed at this account since
+      its last success must wait; an address that has not (the owner's, typically) still
+      gets its try. A botnet then gets one guess per address per window, and the owner is
+      not locked out by someone else's failures.
 
-    Rates are `THROTTLE_RATES["<scope>"]` and `["<scope>_account"]` when set, else the given
-    ones. Accounts are compared case-insensitively and stored only as digests.
+    The account is the body's `account_field` (JSON), compared case-insensitively and stored
+    only as a digest; a request without one is left to the view (a 4xx). Counting happens
+    with the other throttles, before the action's transaction, so a failed attempt stays
+    counted when the request rolls back.
 
     ```python
-    login_attempts = AccountThrottle("login")
-    await login_attempts.check(request, data.email)      # 429 when this address must wait
-    ...                                                  # then failure() or success()
+    @action(methods=["POST"], throttle_classes=[AccountThrottle], input_schema=LoginInput)
+    async def login(self, request, db, data, **kwargs):
+        user = await User.authenticate(data.email, data.password, db)
+        if user is None:
+            raise HTTPException(401, "Invalid email or password")
+        await AccountThrottle.succeeded(request, data.email)
     ```
     """
 
-    def __init__(
-        self,
-        scope: str,
-        rate: str = "10/15min",
-        account_rate: str = "100/hour",
-        store: ThrottleStore | None = None,
-    ) -> None:
-        self.scope = scope
-        self.default_rates = (rate, account_rate)
-        parse_rate(rate)
-        parse_rate(account_rate)
-        self.store = store
+    scope: ClassVar[str] = "login_failures"
+    account_field: ClassVar[str] = "email"
+    rate: ClassVar[str] = "10/15min"
+    account_rate: ClassVar[str] = "100/hour"
+    store: ClassVar[ThrottleStore | None] = None
 
-    def rates(self, settings: Settings | None = None) -> tuple[tuple[int, int], tuple[int, int]]:
-        rates = (settings or get_settings()).throttle_rates
-        rate = rates.get(self.scope) or self.default_rates[0]
-        account_rate = rates.get(f"{self.scope}_account") or self.default_rates[1]
+    def __init__(self) -> None:
+        parse_rate(self.rate)
+        parse_rate(self.account_rate)
+        self._wait: float | None = None
+
+    @classmethod
+    def rates(cls, settings: Settings) -> tuple[tuple[int, int], tuple[int, int]]:
+        rates = settings.throttle_rates
+        rate = rates.get(cls.scope) or cls.rate
+        account_rate = rates.get(f"{cls.scope}_account") or cls.account_rate
         return parse_rate(rate), parse_rate(account_rate)
 
-    def get_store(self, settings: Settings | None = None) -> ThrottleStore:
-        return self.store if self.store is not None else get_throttle_store(settings)
+    def check_configuration(self, view: Any, settings: Settings) -> None:
+        self.rates(settings)
+        if self.store is None:
+            get_throttle_store(settings)
 
-    def _keys(self, request: Any, account: str) -> tuple[str, str]:
-        digest = hashlib.sha256(
-            account.strip().casefold().encode("utf-8", "surrogatepass")
-        ).hexdigest()[:32]
-        base = f"throttle_{self.scope}_account_{digest}"
+    @classmethod
+    def get_store(cls, settings: Settings) -> ThrottleStore:
+        return cls.store if cls.store is not None else get_throttle_store(settings)
+
+    @classmethod
+    def cache_keys(cls, request: Any, account: str) -> tuple[str, str]:
+        """`(per account and address, per account)` counter keys."""
+        normalized = account.strip().casefold().encode("utf-8", "surrogatepass")
+        digest = hashlib.sha256(normalized).hexdigest()[:32]
+        base = f"throttle_{cls.scope}_account_{digest}"
         return f"{base}_ip{client_ip(request)}", base
 
-    async def check(self, request: Any, account: str) -> None:
-        """Count this attempt; raise `Throttled` when this address may not try this account now."""
+    async def get_account(self, request: Any) -> str | None:
+        """The account the body names (`account_field` of a JSON object), if any."""
+        try:
+            body = json.loads(await request.body())
+        except (ValueError, RecursionError):
+            return None
+        account = body.get(self.account_field) if isinstance(body, dict) else None
+        return account if isinstance(account, str) and account.strip() else None
+
+    async def allow_request(self, request: Any, view: Any) -> bool:
+        account = await self.get_account(request)
+        if account is None:
+            return True
         settings = settings_for(request)
-        (limit, window), (account_limit, _) = self.rates(settings)
-        pair_key, account_key = self._keys(request, account)
+        (limit, window), (account_limit, account_window) = self.rates(settings)
+        pair_key, account_key = self.cache_keys(request, account)
         store = self.get_store(settings)
         attempt = await store.hit(pair_key, window, limit)
         if not attempt.allowed:
-            raise Throttled(attempt.wait)
-        failures, wait = await store.get(account_key)
-        if failures >= account_limit and attempt.hits > 1:
-            raise Throttled(wait)
+            self._wait = attempt.wait
+            return False
+        overall = await store.hit(account_key, account_window, account_limit)
+        if not overall.allowed and attempt.hits > 1:
+            self._wait = overall.wait
+            return False
+        return True
 
-    async def failure(self, request: Any, account: str) -> None:
-        """Record a failed attempt against the account."""
-        settings = settings_for(request)
-        _, (account_limit, account_window) = self.rates(settings)
-        key = self._keys(request, account)[1]
-        await self.get_store(settings).hit(key, account_window, account_limit)
+    def wait(self) -> float | None:
+        return self._wait
 
-    async def success(self, request: Any, account: str) -> None:
-        """The owner got in from this address: its failures there are forgotten."""
-        await self.get_store(settings_for(request)).reset(self._keys(request, account)[0])
+    @classmethod
+    async def succeeded(cls, request: Any, account: str) -> None:
+        """The right password from this address: its failures there are forgotten."""
+        store = cls.get_store(settings_for(request))
+        await store.reset(cls.cache_keys(request, account)[0])
