@@ -7,6 +7,7 @@ account_rate "5/hour".
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from core.testing import app_client, app_database
 from core.throttling import DatabaseThrottleStore, set_throttle_store
@@ -100,6 +101,7 @@ async def test_many_addresses_get_one_guess_each_past_the_account_cap_and_the_ow
         assert (await bot.post(LOGIN, json=wrong(2))).status_code == 401
 
 
+@pytest.mark.db
 async def test_the_database_store_over_http(clock: Clock) -> None:
     """The same throttles with counters in the app's database (what `THROTTLE_STORE=database`
     selects), on SQLite and PostgreSQL."""

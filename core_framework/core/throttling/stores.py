@@ -145,27 +145,27 @@ class DatabaseThrottleStore:
         if dialect == "mysql":
             async with db._in_transaction() as tx:
                 await tx.execute_query(_UPSERT_MYSQL, [key, now + window, now, now])
-                _, rows = await tx.execute_query(_SELECT["mysql"], [key])
+                rows = await tx.execute_query_dict(_SELECT["mysql"], [key])
         else:
             if dialect == "postgres":
                 sql, values = _UPSERT.format(p1="$1", p2="$2", p3="$3"), [key, now + window, now]
             else:  # SQLite: positional marks, `now` once per use
                 sql, values = _UPSERT.format(p1="?", p2="?", p3="?"), [key, now + window, now, now]
-            _, rows = await db.execute_query(sql, values)
+            rows = await db.execute_query_dict(sql, values)  # fetched: it has RETURNING
         if now >= self._next_prune:
             self._next_prune = now + self.prune_every
             await self._prune(db, now, dialect)
         row = rows[0]
-        return _outcome(int(row[0]), float(row[1]), now, limit)
+        return _outcome(int(row["hits"]), float(row["window_ends"]), now, limit)
 
     async def get(self, key: str) -> tuple[int, float]:
         db = self._db()
         now = self.clock()
         sql = _SELECT[str(db.capabilities.dialect)]
-        _, rows = await db.execute_query(sql, [storage_key(key)])
-        if not rows or float(rows[0][1]) <= now:
+        rows = await db.execute_query_dict(sql, [storage_key(key)])
+        if not rows or float(rows[0]["window_ends"]) <= now:
             return 0, 0.0
-        return int(rows[0][0]), float(rows[0][1]) - now
+        return int(rows[0]["hits"]), float(rows[0]["window_ends"]) - now
 
     async def reset(self, key: str) -> None:
         db = self._db()
