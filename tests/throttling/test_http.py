@@ -16,7 +16,7 @@ from core.testing import app_client, app_database, force_authenticate
 from core.throttling import SimpleRateThrottle, Throttled, parse_rate
 from tests.conftest import TEST_MODELS
 from tests.example_models import User
-from tests.throttling.support import Clock, client_at, throttled_app
+from tests.throttling.support import RATES, Clock, client_at, throttled_app
 
 
 async def statuses(client: httpx.AsyncClient, path: str, times: int, **kwargs: object) -> list[int]:
@@ -199,3 +199,26 @@ def test_throttled_is_a_429_even_without_a_known_wait() -> None:
 
 def test_an_app_without_throttles_needs_no_throttle_settings() -> None:
     CoreApp(title="t", settings=Settings(), models=TEST_MODELS)
+
+
+def test_throttle_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("THROTTLE_RATES", '{"anon": "5/min", "uploads": null}')
+    monkeypatch.setenv("THROTTLE_CLASSES", "core.throttling.AnonRateThrottle, tests.x.Other")
+    monkeypatch.setenv("THROTTLE_STORE", "database")
+    monkeypatch.setenv("NUM_PROXIES", "1")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.throttle_rates == {"anon": "5/min", "uploads": None}
+    assert settings.throttle_classes == ["core.throttling.AnonRateThrottle", "tests.x.Other"]
+    assert (settings.throttle_store, settings.num_proxies) == ("database", 1)
+
+
+async def test_an_unimportable_default_throttle_class_stops_the_app_from_starting() -> None:
+    app = throttled_app(throttle_classes=["tests.throttling.nowhere.Throttle"])
+    with pytest.raises(ImproperlyConfigured, match="cannot import 'tests.throttling.nowhere"):
+        async with LifespanManager(app):
+            pass
+
+
+async def test_a_rate_of_none_turns_a_scope_off(store) -> None:
+    async with app_client(throttled_app(throttle_rates={**RATES, "uploads": None})) as client:
+        assert [(await client.post("/scoped/upload/")).status_code for _ in range(5)] == [200] * 5
