@@ -214,7 +214,7 @@ def test_throttle_settings_come_from_the_environment(monkeypatch: pytest.MonkeyP
 
 async def test_an_unimportable_default_throttle_class_stops_the_app_from_starting() -> None:
     app = throttled_app(throttle_classes=["tests.throttling.nowhere.Throttle"])
-    with pytest.raises(ImproperlyConfigured, match="cannot import 'tests.throttling.nowhere"):
+    with pytest.raises(ImproperlyConfigured, match=r"cannot import 'tests\.throttling\.nowhere"):
         async with LifespanManager(app):
             pass
 
