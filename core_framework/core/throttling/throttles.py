@@ -121,6 +121,8 @@ class SimpleRateThrottle(BaseThrottle):
     rate: str | None = None
     store: ClassVar[ThrottleStore | None] = None
     cache_format: ClassVar[str] = "throttle_%(scope)s_%(ident)s"
+    #: Whether a missing scope (and rate) is a configuration error, or lets requests by.
+    scope_required: ClassVar[bool] = True
 
     num_requests: int | None = None
     duration: int | None = None
@@ -153,7 +155,7 @@ class SimpleRateThrottle(BaseThrottle):
         """Resolve scope and rate for this view; False when this throttle lets everything by."""
         self.scope = self.get_scope(view)
         if self._own_rate is None:
-            if self.scope is None and isinstance(self, ScopedRateThrottle):
+            if self.scope is None and not self.scope_required:
                 return False
             rate = self.get_rate(settings)
             self.num_requests, self.duration = (None, None) if rate is None else parse_rate(rate)
@@ -224,6 +226,7 @@ class ScopedRateThrottle(UserRateThrottle):
     """
 
     scope = None
+    scope_required = False
 
     def get_scope(self, view: Any) -> str | None:
         return throttle_scope(view)
