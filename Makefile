@@ -21,6 +21,17 @@ test: setup
 test-pg: setup
 	scripts/with-postgres.sh $(BIN)/python -m pytest -m db $(PYTEST_ARGS)
 
+# The Redis throttle store's tests, against a throw-away redis-server on 127.0.0.1.
+REDIS_STAMP := $(VENV)/.redis-installed
+
+$(REDIS_STAMP): $(VENV)/.installed pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[redis]'
+	touch $@
+
+.PHONY: test-redis
+test-redis: $(REDIS_STAMP)
+	scripts/with-redis.sh $(BIN)/python -m pytest -m redis $(PYTEST_ARGS)
+
 lint: setup
 	$(BIN)/ruff check core_framework tests benchmarks
 	$(BIN)/ruff format --check core_framework tests benchmarks

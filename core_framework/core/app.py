@@ -19,6 +19,7 @@ from core.errors import install_exception_handlers
 from core.exceptions import ImproperlyConfigured
 from core.middleware import BodySizeLimitMiddleware
 from core.routing import include_flat
+from core.throttling.throttles import check_throttle_configuration
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
 
@@ -136,6 +137,7 @@ class CoreApp(FastAPI):
 
     @asynccontextmanager
     async def _lifespan(self, app: FastAPI) -> AsyncIterator[Any]:
+        check_throttle_configuration(self.routes, self.settings)  # bad rates: no start
         resolve_configuration()
         context = await start_database(
             self.database_url, self.model_modules, self.settings, create_schema=self.create_schema

@@ -100,6 +100,12 @@ class Settings(BaseSettings):
     session_max_age_seconds: int = Field(default=14 * 24 * 3600, gt=0)
     session_https_only: bool | None = None  # None: only in production
 
+    # Throttling (core.throttling): default classes (dotted paths), rates by scope, counters
+    throttle_classes: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    throttle_rates: dict[str, str | None] = Field(default_factory=dict)
+    throttle_store: str = "memory"  # memory | database | redis://host:6379/0
+    num_proxies: int = Field(default=0, ge=0)  # trusted proxies adding X-Forwarded-For
+
     # Date and time
     timezone: str = "UTC"
     use_tz: bool = True
@@ -108,7 +114,7 @@ class Settings(BaseSettings):
     migrations_engine: Literal["tortoise", "aerich"] = "tortoise"
     migrations_dir: str = "migrations"
 
-    _split_lists = field_validator("models", "cors_origins", mode="before")(
+    _split_lists = field_validator("models", "cors_origins", "throttle_classes", mode="before")(
         classmethod(lambda cls, v: _split_comma_list(v))
     )
 

@@ -166,9 +166,11 @@ def reset_framework_state() -> None:
 
     Settings (`set_settings`, `override_settings`), `configure_auth`, the default password
     hasher, the password hasher, token backend, auth backend and OAuth provider registries,
-    `configure_datetime` and the cached user model. Call it before (or after) each test.
+    `configure_datetime`, the cached user model and the throttle stores with their counts.
+    Call it before (or after) each test.
     """
     from core.auth.oauth.providers import reset_oauth_providers
+    from core.throttling.stores import reset_throttle_stores
 
     config._clear_overrides()
     set_settings(None)
@@ -179,6 +181,7 @@ def reset_framework_state() -> None:
     reset_oauth_providers()
     reset_datetime_config()
     reset_user_model_cache()
+    reset_throttle_stores()
 
 
 @contextmanager
