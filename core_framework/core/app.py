@@ -16,6 +16,7 @@ from starlette.types import ASGIApp
 from core.config import Settings, get_settings
 from core.datetime import configure_datetime
 from core.db import start_database, stop_database
+from core.docs import install_local_docs
 from core.errors import install_exception_handlers
 from core.middleware import BodySizeLimitMiddleware
 from core.routing import include_flat
@@ -28,7 +29,8 @@ class CoreApp(FastAPI):
 
     On startup it starts the ORM (models discovered from `src/apps/*/models.py` unless
     `models=` or `Settings.models` say otherwise) and closes it on shutdown; each request gets
-    its `db` handle from the views layer. `/docs` and `/redoc` are served as in FastAPI.
+    its `db` handle from the views layer. `/docs` and `/redoc` are FastAPI's pages, with Swagger
+    UI and ReDoc served by the app itself unless `DOCS_ASSETS=cdn` (see `core.docs`).
     """
 
     def __init__(
@@ -72,6 +74,19 @@ class CoreApp(FastAPI):
             )
         for router in routers:
             self.include_router(router)
+
+    def setup(self) -> None:
+        """FastAPI's routes for the schema and docs; the docs' assets local unless DOCS_ASSETS=cdn."""
+        if self.settings.docs_assets == "cdn":
+            super().setup()
+            return
+        docs_url, redoc_url = self.docs_url, self.redoc_url
+        self.docs_url = self.redoc_url = None  # FastAPI adds only /openapi.json
+        try:
+            super().setup()
+        finally:
+            self.docs_url, self.redoc_url = docs_url, redoc_url
+        install_local_docs(self)
 
     def include_router(self, router: APIRouter, **options: Any) -> None:
         """FastAPI's `include_router`; AutoRouters are copied in flat (`include_flat`)."""

@@ -1,0 +1,76 @@
+"""The distribution's metadata: one version, dependency ranges and the files that pin them.
+
+`make test` installs exactly constraints.txt; `make test-lowest` installs the lower bounds in
+constraints-lowest.txt. These tests keep both files in step with pyproject.toml. The built
+wheel itself is checked by scripts/wheel-smoke.sh (a CI step).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+import core
+
+ROOT = Path(__file__).resolve().parent.parent
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+RUNTIME = [Requirement(line) for line in PYPROJECT["project"]["dependencies"]]
+
+
+def pins(path: Path) -> dict[str, str]:
+    """`name==version` lines of a constraints file, by canonical name."""
+    found = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _, pinned = line.partition("==")
+            assert pinned, f"{path.name}: {line!r} is not an exact pin"
+            found[canonicalize_name(name)] = pinned.strip()
+    return found
+
+
+def test_core_version_prints_the_installed_metadata() -> None:
+    """The real `core` console script, installed next to this interpreter."""
+    core_command = Path(sys.executable).with_name("core")
+    result = subprocess.run(
+        [str(core_command), "--version"], capture_output=True, text=True, check=True
+    )
+    assert result.stdout == f"core-framework {version('core-framework')}\n"
+    assert core.__version__ == version("core-framework") == PYPROJECT["project"]["version"]
+
+
+def test_the_version_is_written_only_in_pyproject() -> None:
+    literal = re.compile(r"""version__?\s*=\s*["']\d+\.\d+""")
+    for path in (ROOT / "core_framework" / "core").rglob("*.py"):
+        assert not literal.search(path.read_text(encoding="utf-8")), path
+
+
+def test_every_runtime_dependency_is_a_bounded_range() -> None:
+    for requirement in RUNTIME:
+        operators = {spec.operator for spec in requirement.specifier}
+        assert operators == {">=", "<"}, f"{requirement}: want a >=lowest,<next-break range"
+
+
+def test_the_lowest_constraints_are_the_lower_bounds() -> None:
+    lowest = pins(ROOT / "constraints-lowest.txt")
+    bounds = {
+        canonicalize_name(r.name): next(s.version for s in r.specifier if s.operator == ">=")
+        for r in RUNTIME
+    }
+    assert lowest == bounds
+
+
+@pytest.mark.parametrize("requirement", RUNTIME, ids=lambda r: r.name)
+def test_the_lock_is_inside_the_ranges(requirement: Requirement) -> None:
+    locked = pins(ROOT / "constraints.txt")
+    name = canonicalize_name(requirement.name)
+    assert name in locked, f"constraints.txt does not pin {name}"
+    assert requirement.specifier.contains(locked[name]), f"{name}=={locked[name]}"
