@@ -74,3 +74,15 @@ def test_the_lock_is_inside_the_ranges(requirement: Requirement) -> None:
     name = canonicalize_name(requirement.name)
     assert name in locked, f"constraints.txt does not pin {name}"
     assert requirement.specifier.contains(locked[name]), f"{name}=={locked[name]}"
+
+
+def test_the_upgrading_page_lists_the_ranges() -> None:
+    page = (ROOT / "docs" / "upgrading.md").read_text(encoding="utf-8")
+    table = dict(re.findall(r"^\| `([\w\[\]-]+)` \| `([^`]+)` \|", page, re.MULTILINE))
+    expected = {
+        f"{r.name}[{','.join(sorted(r.extras))}]" if r.extras else r.name: str(r.specifier)
+        for r in RUNTIME
+    }
+    assert {name: ",".join(sorted(spec.split(","))) for name, spec in table.items()} == {
+        name: ",".join(sorted(spec.split(","))) for name, spec in expected.items()
+    }
