@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from core.config import Settings, _app_settings, get_settings, settings_scope
 from core.db import start_database, stop_database
+from core.docs import install_local_docs
 from core.errors import install_exception_handlers
 from core.exceptions import ImproperlyConfigured
 from core.middleware import BodySizeLimitMiddleware
@@ -29,7 +30,8 @@ class CoreApp(FastAPI):
 
     On startup it starts the ORM (models discovered from `src/apps/*/models.py` unless
     `models=` or `Settings.models` say otherwise) and closes it on shutdown; each request gets
-    its `db` handle from the views layer. `/docs` and `/redoc` are served as in FastAPI.
+    its `db` handle from the views layer. `/docs` and `/redoc` are FastAPI's pages, with Swagger
+    UI and ReDoc served by the app itself unless `DOCS_ASSETS=cdn` (see `core.docs`).
 
     `settings=` configures everything the app runs: inside its lifespan and requests
     `get_settings()` answers them, so tokens, password hashing, the user model, OAuth,
@@ -81,6 +83,19 @@ class CoreApp(FastAPI):
             )
         for router in routers:
             self.include_router(router)
+
+    def setup(self) -> None:
+        """FastAPI's routes for the schema and docs; the docs' assets local unless DOCS_ASSETS=cdn."""
+        if self.settings.docs_assets == "cdn":
+            super().setup()
+            return
+        docs_url, redoc_url = self.docs_url, self.redoc_url
+        self.docs_url = self.redoc_url = None  # FastAPI adds only /openapi.json
+        try:
+            super().setup()
+        finally:
+            self.docs_url, self.redoc_url = docs_url, redoc_url
+        install_local_docs(self)
 
     def include_router(self, router: APIRouter, **options: Any) -> None:
         """FastAPI's `include_router`; AutoRouters are copied in flat (`include_flat`)."""

@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     api_prefix: str = "/api/v1"
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_size: int = 1024 * 1024
+    docs_assets: Literal["local", "cdn"] = "local"  # where /docs and /redoc load their JS/CSS
 
     # Auth
     auth_access_token_expire_minutes: int = Field(default=30, gt=0)
