@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: setup test test-pg lint format typecheck demo bench docs clean
+.PHONY: setup test test-pg test-mysql lint format typecheck demo bench docs clean
 
 setup: $(VENV)/.installed
 
@@ -20,6 +20,17 @@ test: setup
 # The database tests again, against a throw-away PostgreSQL server on 127.0.0.1.
 test-pg: setup
 	scripts/with-postgres.sh $(BIN)/python -m pytest -m db $(PYTEST_ARGS)
+
+# The database tests again, against a throw-away MariaDB server on 127.0.0.1,
+# with the `mysql` extra (aiomysql, asyncmy) installed into the venv first.
+MYSQL_STAMP := $(VENV)/.mysql-installed
+
+$(MYSQL_STAMP): $(VENV)/.installed pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[mysql]'
+	touch $@
+
+test-mysql: $(MYSQL_STAMP)
+	scripts/with-mariadb.sh $(BIN)/python -m pytest -m db $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check core_framework tests benchmarks
