@@ -225,6 +225,14 @@ async def operational_error(request: Request, exc: Exception) -> JSONResponse:
         return database_unavailable_response()
     if _is_data_error(exc):
         return JSONResponse({"detail": data_error_detail(exc)}, status_code=400)
+    if mysql_errors.is_retryable(exc):
+        # A deadlock victim: the transaction is rolled back whole, so the request can be retried.
+        logger.warning("transaction rolled back by the database: %s", exc)
+        return JSONResponse(
+            {"detail": "The database is busy; try again."},
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
     return await server_error(request, exc)
 
 

@@ -125,7 +125,7 @@ def _store_router() -> APIRouter:
     router = APIRouter()
 
     @router.post("/store/", status_code=201)
-    async def store(body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
+    async def store(body: dict[str, Any] = Body(...)) -> dict[str, Any]:
         values = everything(**body)
         if "decimal" in body:
             values["decimal"] = Decimal(str(body["decimal"]))

@@ -28,6 +28,12 @@ from core.exceptions import ImproperlyConfigured
 CHARSET = "utf8mb4"
 COLLATION = "utf8mb4_bin"
 
+#: Run on every new connection: PostgreSQL's isolation level, READ COMMITTED, instead of
+#: InnoDB's REPEATABLE READ. Its locking reads and deletes lock the rows they match, not the
+#: gaps between index entries, so concurrent transactions that purge and insert (token
+#: revocation) do not deadlock on each other's gap locks (error 1213).
+SESSION_SETUP = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"
+
 #: The URL scheme's driver -> the module the driver is imported as.
 DRIVERS = ("aiomysql", "asyncmy")
 #: What to install when a driver is missing.
@@ -139,6 +145,7 @@ def client_class_for(driver: str) -> type[Any]:
             base.__init__(self, **kwargs)
             for key, value in cursor_option.items():
                 self.extra.setdefault(key, value)
+            self.extra.setdefault("init_command", SESSION_SETUP)
 
         cls = type(
             "MySQLClient",

@@ -18,6 +18,10 @@ CONNECTION_ERROR_CODES = frozenset({0, 1040, 1053, 2002, 2003, 2006, 2013})
 #: an integrity error, not here), a bad JSON document (4025 on MariaDB, 3140 on MySQL).
 DATA_ERROR_CODES = frozenset({1264, 1292, 1366, 1406, 3140, 4025})
 
+#: The transaction lost a lock conflict and was rolled back: deadlock (1213), lock wait
+#: timeout (1205). Retrying the whole request is the cure.
+RETRY_ERROR_CODES = frozenset({1205, 1213})
+
 _DRIVER_MODULES = ("pymysql", "aiomysql", "asyncmy")
 
 _COLUMN_IN_MESSAGE = (
@@ -53,6 +57,11 @@ def is_connection_error(exc: BaseException) -> bool:
         if code is None and driver_error and type(error).__name__ == "InterfaceError":
             return True  # "(0, 'Not connected')" and the like
     return False
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True when `exc` or its cause is a deadlock or a lock wait timeout."""
+    return any(driver_error_code(error) in RETRY_ERROR_CODES for error in _chain(exc))
 
 
 def data_error_code(exc: BaseException) -> int | None:
