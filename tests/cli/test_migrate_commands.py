@@ -234,7 +234,7 @@ def _closed_port() -> int:
 
 
 def test_unreachable_database_is_a_one_line_error(tmp_path: Path) -> None:
-    project = ProjectDir(root=tmp_path, pg_url=None)
+    project = ProjectDir(root=tmp_path, db_url=None)
     project.write_models()
     url = f"postgresql+asyncpg://core:hunter2@127.0.0.1:{_closed_port()}/shop"
     env = project.env(DATABASE_URL=url)
@@ -252,7 +252,7 @@ def test_unreachable_database_is_a_one_line_error(tmp_path: Path) -> None:
 
 
 def test_bad_settings_are_a_one_line_error(tmp_path: Path) -> None:
-    project = ProjectDir(root=tmp_path, pg_url=None)
+    project = ProjectDir(root=tmp_path, db_url=None)
     project.write_models()
     result = project.core("migrate", ok=False, env=project.env(MIGRATIONS_ENGINE="south"))
     assert result.returncode == 1

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.migrations.projects import CORE, ProjectDir, postgres_url
+from tests.migrations.projects import CORE, ProjectDir, server_url
 
 GUIDE_LAYOUT = [
     "src/__init__.py",
@@ -58,7 +58,7 @@ def init(parent: Path, name: str, *args: str) -> subprocess.CompletedProcess[str
 def scaffolded(tmp_path: Path, name: str = "shop") -> ProjectDir:
     result = init(tmp_path, name, "--no-venv")
     assert result.returncode == 0, result.stderr
-    project = ProjectDir(root=tmp_path / name, pg_url=postgres_url())
+    project = ProjectDir(root=tmp_path / name, db_url=server_url())
     project.reset_database()
     return project
 
