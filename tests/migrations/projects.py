@@ -237,7 +237,7 @@ class ProjectDir:
     def tables(self) -> set[str]:
         if self.db_url:
             rows = self.sql(
-                "SELECT table_name AS name FROM information_schema.tables "
+                "SELECT table_name AS name FROM information_schema.tables "  # noqa: S608
                 f"WHERE table_schema = {self._schema}"
             )
         elif not self.sqlite_path.exists():
@@ -249,7 +249,7 @@ class ProjectDir:
     def columns(self, table: str) -> list[str]:
         if self.db_url:
             rows = self.sql(
-                "SELECT column_name AS name FROM information_schema.columns "
+                "SELECT column_name AS name FROM information_schema.columns "  # noqa: S608
                 f"WHERE table_schema = {self._schema} AND table_name = $1 "
                 "ORDER BY ordinal_position",
                 table,
