@@ -261,12 +261,12 @@ class ProjectDir:
     def column_types(self, table: str) -> dict[str, tuple[str, bool]]:
         """Column -> (SQL type as `VARCHAR(20)`/`TEXT`/..., nullable)."""
         if self.db_url:
-            rows = self.sql(
+            query = (
                 "SELECT column_name AS name, data_type, character_maximum_length AS length, "
-                "is_nullable FROM information_schema.columns "
-                f"WHERE table_schema = {self._schema} AND table_name = $1",
-                table,
+                "is_nullable FROM information_schema.columns WHERE table_name = $1 "
+                "AND table_schema = "
             )
+            rows = self.sql(query + self._schema, table)
             return {
                 str(row["name"]): (
                     f"VARCHAR({row['length']})"
