@@ -100,6 +100,12 @@ class CollatedSchemaGenerator(MySQLSchemaGenerator):
     def _table_generate_extra(self, table: str) -> str:
         return f" CHARACTER SET {CHARSET} COLLATE {COLLATION}"
 
+    def _escape_comment(self, comment: str) -> str:
+        # Quotes doubled, the standard SQL way, rather than backslash-escaped: Aerich writes
+        # this DDL into a Python string literal, which would turn `\'` back into `'`.
+        escape = super()._escape_comment
+        return "''".join(escape(part) for part in comment.split("'"))
+
 
 def _quiet_cursor_option(driver: str) -> dict[str, Any]:
     """A cursor class that logs the server's notes instead of printing them.
