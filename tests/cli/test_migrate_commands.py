@@ -319,3 +319,36 @@ def test_bad_settings_are_a_one_line_error(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("Error: invalid settings: migrations_engine: ")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+RENAME = """
+    from tortoise import migrations
+    from tortoise.migrations import operations as ops
+
+
+    class Migration(migrations.Migration):
+        dependencies = [("models", "0001_initial")]
+
+        operations = [
+            ops.RenameField(model_name="Review", old_name="body", new_name="text"),
+        ]
+"""
+
+
+@pytest.mark.db
+def test_a_renamed_field_keeps_its_data_and_rolls_back(project: ProjectDir) -> None:
+    project.core("makemigrations", "--name", "initial")
+    project.core("migrate")
+    insert_shop_rows(project)
+    project.write("migrations/0002_rename_body.py", RENAME)
+    models = project.root / "src/apps/shop/models.py"
+    models.write_text(models.read_text().replace("body: Mapped[str]", "text: Mapped[str]"))
+
+    assert "Applying 0002_rename_body... OK" in project.core("migrate").stdout
+    assert "text" in project.columns("reviews") and "body" not in project.columns("reviews")
+    assert project.sql("SELECT text FROM reviews") == [{"text": "Bright"}]
+    assert "No issues" in project.core("check").stdout
+
+    project.core("migrate", "--rollback")
+    assert "body" in project.columns("reviews") and "text" not in project.columns("reviews")
+    assert project.sql("SELECT body FROM reviews") == [{"body": "Bright"}]
