@@ -130,3 +130,22 @@ def test_errors_and_descriptions_never_show_the_password() -> None:
     with pytest.raises(ImproperlyConfigured) as error:
         parse_database_url("postgresql+asyncpg://alice:s3cret@db.example:notaport/shop")
     assert "s3cret" not in str(error.value)
+
+
+def test_a_process_without_mysql_drivers_gets_the_install_hint() -> None:
+    """Without the extra, Tortoise's MySQL package cannot even be imported: the error is ours."""
+    import subprocess
+
+    code = (
+        "import sys\n"
+        "sys.modules['aiomysql'] = sys.modules['asyncmy'] = None  # as if not installed\n"
+        "from core.db.urls import parse_database_url\n"
+        "parse_database_url('mysql+asyncmy://u:p@h/shop')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("core.exceptions.ImproperlyConfigured: DATABASE_URL ")
+    assert "needs the asyncmy driver" in last and "core-framework[mysql]" in last

@@ -20,8 +20,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from tortoise.backends.mysql.schema_generator import MySQLSchemaGenerator
-
 from core.exceptions import ImproperlyConfigured
 
 #: The character set and collation of every table the framework creates.
@@ -94,19 +92,6 @@ def _tortoise_client_module(driver: str) -> ModuleType:
         return module
 
 
-class CollatedSchemaGenerator(MySQLSchemaGenerator):
-    """CREATE TABLE ... CHARACTER SET utf8mb4 COLLATE utf8mb4_bin, whatever the server's default."""
-
-    def _table_generate_extra(self, table: str) -> str:
-        return f" CHARACTER SET {CHARSET} COLLATE {COLLATION}"
-
-    def _escape_comment(self, comment: str) -> str:
-        # Quotes doubled, the standard SQL way, rather than backslash-escaped: Aerich writes
-        # this DDL into a Python string literal, which would turn `\'` back into `'`.
-        escape = super()._escape_comment
-        return "''".join(escape(part) for part in comment.split("'"))
-
-
 def _quiet_cursor_option(driver: str) -> dict[str, Any]:
     """A cursor class that logs the server's notes instead of printing them.
 
@@ -143,6 +128,8 @@ def client_class_for(driver: str) -> type[Any]:
     module = _tortoise_client_module(driver)
     cls: type[Any] = getattr(module, "_core_client", None) or module.MySQLClient
     if cls is module.MySQLClient:
+        from core.db.mysql_schema import CollatedSchemaGenerator
+
         module.MySQLClient.schema_generator = CollatedSchemaGenerator
         base = module.MySQLClient
         cursor_option = _quiet_cursor_option(driver)

@@ -88,7 +88,7 @@ def _mysql_tables_like_create_schema() -> None:
     """
     from aerich.ddl.mysql import MysqlDDL
 
-    from core.db.mysql_client import CollatedSchemaGenerator
+    from core.db.mysql_schema import CollatedSchemaGenerator
 
     MysqlDDL.schema_generator_cls = CollatedSchemaGenerator
     # Aerich prints a warning on every command unless told which RENAME COLUMN syntax to use;
