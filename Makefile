@@ -9,7 +9,7 @@ CONSTRAINTS ?= constraints.txt
 PIP_INSTALL = $(BIN)/python -m pip install --quiet --disable-pip-version-check \
 	$(if $(CONSTRAINTS),-c $(CONSTRAINTS),--upgrade --upgrade-strategy eager)
 
-.PHONY: setup test test-pg test-redis test-lowest test-latest test-browser wheel-smoke lock lint format \
+.PHONY: setup test test-pg test-mysql test-redis test-lowest test-latest test-browser wheel-smoke lock lint format \
 	typecheck demo bench docs clean
 
 setup: $(VENV)/.installed
@@ -26,6 +26,17 @@ test: setup
 # The database tests again, against a throw-away PostgreSQL server on 127.0.0.1.
 test-pg: setup
 	scripts/with-postgres.sh $(BIN)/python -m pytest -m db $(PYTEST_ARGS)
+
+# The database tests again, against a throw-away MariaDB server on 127.0.0.1,
+# with the `mysql` extra (aiomysql, asyncmy) installed into the venv first.
+MYSQL_STAMP := $(VENV)/.mysql-installed
+
+$(MYSQL_STAMP): $(VENV)/.installed pyproject.toml $(CONSTRAINTS)
+	$(PIP_INSTALL) -e '.[mysql]'
+	touch $@
+
+test-mysql: $(MYSQL_STAMP)
+	scripts/with-mariadb.sh $(BIN)/python -m pytest -m db $(PYTEST_ARGS)
 
 # The Redis throttle store's tests, against a throw-away redis-server on 127.0.0.1.
 REDIS_STAMP := $(VENV)/.redis-installed
@@ -70,7 +81,7 @@ lock:
 	rm -rf .venv-lock
 	$(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/python -m pip install --quiet --upgrade pip
-	.venv-lock/bin/python -m pip install --quiet -e '.[dev,bcrypt,browser,docs,redis]'
+	.venv-lock/bin/python -m pip install --quiet -e '.[dev,bcrypt,browser,docs,redis,mysql]'
 	{ sed -n '/^#/p' constraints.txt; .venv-lock/bin/python -m pip freeze --exclude-editable \
 		| LC_ALL=C sort -f; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from tortoise.exceptions import DoesNotExist, IntegrityError, OperationalError
 from tortoise.exceptions import ValidationError as TortoiseValidationError
 
+from core.db import mysql_errors
 from core.db.connection import is_connection_error
 from core.exceptions import DatabaseUnavailable
 
@@ -154,13 +155,31 @@ def _raised_by_sqlite(exc: BaseException) -> bool:
     return False
 
 
+#: Modules whose frames mark an exception as raised by a MySQL driver.
+_MYSQL_MODULES = ("pymysql", "aiomysql", "asyncmy", "core.db._tortoise_mysql")
+
+
+def _raised_by(exc: BaseException, modules: tuple[str, ...]) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_globals.get("__name__", "").startswith(modules):
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def _is_data_error(exc: BaseException) -> bool:
     """A value the database cannot store (number out of range, bad text encoding...).
 
     asyncpg reports these as `DataError`; sqlite3 raises a bare `OverflowError` (an integer
-    beyond 64 bits) or `UnicodeEncodeError` (a lone surrogate such as JSON's `"\\ud800"`).
+    beyond 64 bits) or `UnicodeEncodeError` (a lone surrogate such as JSON's `"\\ud800"`);
+    MySQL reports errors 1264, 1366, 1406... and its drivers raise `UnicodeEncodeError`.
     """
     if isinstance(exc, OverflowError | UnicodeEncodeError) and _raised_by_sqlite(exc):
+        return True
+    if isinstance(exc, UnicodeEncodeError) and _raised_by(exc, _MYSQL_MODULES):
+        return True
+    if mysql_errors.data_error_code(exc) is not None:
         return True
     try:
         import asyncpg
@@ -168,6 +187,28 @@ def _is_data_error(exc: BaseException) -> bool:
         return False
     cause = exc.__cause__ or exc.__context__
     return isinstance(exc, asyncpg.DataError) or isinstance(cause, asyncpg.DataError)
+
+
+def data_error_detail(exc: BaseException) -> Any:
+    """Name the field when the database says which (MySQL does), in FastAPI's error shape."""
+    if isinstance(exc, UnicodeEncodeError):
+        field = mysql_errors.column_of_unencodable_text(exc)
+        message = "Text cannot be stored: it holds characters that are not valid Unicode."
+    else:
+        field = mysql_errors.data_error_column(exc)
+        code = mysql_errors.data_error_code(exc)
+        message = _DATA_ERROR_MESSAGES.get(code or 0, "Value cannot be stored in this field.")
+    if field is None:
+        return "A value cannot be stored: out of range or invalid for its field."
+    return [{"loc": ["body", field], "msg": message, "type": "invalid_value"}]
+
+
+_DATA_ERROR_MESSAGES = {
+    1264: "Value out of range for this field.",
+    1292: "Value is not a valid date or time for this field.",
+    1366: "Text cannot be stored: it holds characters that are not valid Unicode.",
+    1406: "Value is too long for this field.",
+}
 
 
 def database_unavailable_response() -> JSONResponse:
@@ -183,9 +224,14 @@ async def operational_error(request: Request, exc: Exception) -> JSONResponse:
         logger.error("database unavailable: %s", exc)
         return database_unavailable_response()
     if _is_data_error(exc):
+        return JSONResponse({"detail": data_error_detail(exc)}, status_code=400)
+    if mysql_errors.is_retryable(exc):
+        # A deadlock victim: the transaction is rolled back whole, so the request can be retried.
+        logger.warning("transaction rolled back by the database: %s", exc)
         return JSONResponse(
-            {"detail": "A value cannot be stored: out of range or invalid for its field."},
-            status_code=400,
+            {"detail": "The database is busy; try again."},
+            status_code=503,
+            headers={"Retry-After": "1"},
         )
     return await server_error(request, exc)
 

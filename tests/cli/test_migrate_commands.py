@@ -1,6 +1,7 @@
 """The migration commands, run as `core ...` processes in throw-away projects.
 
-Each test's database is a SQLite file in its project, or PostgreSQL when DATABASE_URL says so.
+Each test's database is a SQLite file in its project, or PostgreSQL or MySQL/MariaDB when
+DATABASE_URL says so (`make test-pg`, `make test-mysql`).
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def test_guide_hand_written_migration_applies_and_rolls_back(project: ProjectDir
 
     assert "Applying 0002_add_phone_to_users... OK" in project.core("migrate").stdout
     assert "phone" in project.columns("users")
-    sql = project.core("sqlmigrate", "0002").stdout
+    sql = project.quoted(project.core("sqlmigrate", "0002").stdout)
     assert 'ADD COLUMN "phone" VARCHAR(20)' in sql
 
     # The migration state knows the column: a model declaring it needs no new migration.
@@ -144,12 +145,71 @@ def test_a_failing_migration_leaves_schema_and_history_untouched(project: Projec
     assert failed.returncode == 1
     assert "Applying 0002_broken... FAILED" in failed.stdout
     error = failed.stderr.strip()
-    assert error.startswith("Error: could not apply 0002_broken (nothing of it was applied): ")
+    if project.transactional_ddl:
+        assert error.startswith("Error: could not apply 0002_broken (nothing of it was applied): ")
+    else:  # MySQL committed the first two operations: migrate undid them
+        assert error.startswith(
+            "Error: could not apply 0002_broken (it ran outside a transaction; the 2 of 3 "
+            "operations that ran were undone, nothing of it remains): "
+        )
     assert "no_such_table" in error
     assert len(error.splitlines()) == 1
     assert "audit_log" not in project.tables()
     assert "note" not in project.columns("products")
     assert project.applied() == ["0001_initial"]
+
+
+@pytest.mark.db
+def test_a_half_applied_migration_without_a_transaction_is_reported_until_repaired(
+    project: ProjectDir,
+) -> None:
+    """What ran of a failed migration outside a transaction, and cannot be undone, is shown."""
+    if project.dialect == "sqlite":
+        pytest.skip("SQLite applies every migration in a transaction: none is half applied")
+    project.core("makemigrations", "--name", "initial")
+    project.core("migrate")
+    broken = """
+        from core.migrations import Migration, RunSQL
+
+        class Half(Migration):
+            dependencies = ["0001_initial"]
+            atomic = False  # as every migration on MySQL; PostgreSQL then runs it the same way
+            operations = [
+                RunSQL("CREATE TABLE half_done (id INTEGER)"),  # no reverse_sql: cannot undo
+                RunSQL({fail}),
+            ]
+    """
+    project.write(
+        "migrations/0002_half.py", broken.format(fail='"INSERT INTO no_such_table VALUES (1)"')
+    )
+    failed = project.core("migrate", ok=False)
+    assert failed.returncode == 1
+    assert "PARTLY APPLIED: 1 of 2 operations ran and stay" in failed.stderr
+    assert "no_such_table" in failed.stderr
+    assert "half_done" in project.tables()
+    assert project.applied() == ["0001_initial"]
+
+    shown = lines(project.core("showmigrations").stdout)
+    assert shown[0] == " [X] 0001_initial"
+    assert shown[1].startswith(" [!] 0002_half  (PARTLY APPLIED: 1 of 2 operations ran and stay")
+    checked = project.core("check", ok=False)
+    assert checked.returncode == 1
+    assert "partly applied" in checked.stdout and "0002_half" in checked.stdout
+    assert "Migrations not applied" not in checked.stdout
+
+    again = project.core("migrate", ok=False)  # refuses to run it over what is there
+    assert again.returncode == 1
+    assert "0002_half is partly applied" in again.stderr
+    assert "DELETE FROM core_migrations_partial WHERE name = '0002_half'" in again.stderr
+
+    # Repaired by hand as the message says, with the migration fixed: it applies.
+    project.sql(
+        "DROP TABLE half_done; DELETE FROM core_migrations_partial WHERE name = '0002_half';"
+    )
+    project.write("migrations/0002_half.py", broken.format(fail='"SELECT 1"'))
+    assert "Applying 0002_half... OK" in project.core("migrate").stdout
+    assert project.applied() == ["0001_initial", "0002_half"]
+    assert "No issues" in project.core("check").stdout
 
 
 @pytest.mark.db
@@ -179,13 +239,14 @@ def test_showmigrations_and_sqlmigrate(project: ProjectDir) -> None:
     assert "No migrations to roll back." in project.core("migrate", "--rollback").stdout
 
     project.core("makemigrations", "--name", "initial")
-    forward = project.core("sqlmigrate", "0001").stdout
-    assert forward.startswith("BEGIN;")
+    forward = project.quoted(project.core("sqlmigrate", "0001").stdout)
+    # MySQL commits each DDL statement by itself: there is no transaction to show.
+    assert forward.startswith("BEGIN;" if project.transactional_ddl else "--")
     assert (
         'CREATE TABLE IF NOT EXISTS "products"' in forward or 'CREATE TABLE "products"' in forward
     )
     assert "-- Create model Product" in forward
-    backward = project.core("sqlmigrate", "0001_initial", "--backward").stdout
+    backward = project.quoted(project.core("sqlmigrate", "0001_initial", "--backward").stdout)
     assert 'DROP TABLE "products"' in backward
     assert "products" not in project.tables()  # sqlmigrate runs nothing
 
@@ -234,7 +295,7 @@ def _closed_port() -> int:
 
 
 def test_unreachable_database_is_a_one_line_error(tmp_path: Path) -> None:
-    project = ProjectDir(root=tmp_path, pg_url=None)
+    project = ProjectDir(root=tmp_path, db_url=None)
     project.write_models()
     url = f"postgresql+asyncpg://core:hunter2@127.0.0.1:{_closed_port()}/shop"
     env = project.env(DATABASE_URL=url)
@@ -252,9 +313,42 @@ def test_unreachable_database_is_a_one_line_error(tmp_path: Path) -> None:
 
 
 def test_bad_settings_are_a_one_line_error(tmp_path: Path) -> None:
-    project = ProjectDir(root=tmp_path, pg_url=None)
+    project = ProjectDir(root=tmp_path, db_url=None)
     project.write_models()
     result = project.core("migrate", ok=False, env=project.env(MIGRATIONS_ENGINE="south"))
     assert result.returncode == 1
     assert result.stderr.startswith("Error: invalid settings: migrations_engine: ")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+RENAME = """
+    from tortoise import migrations
+    from tortoise.migrations import operations as ops
+
+
+    class Migration(migrations.Migration):
+        dependencies = [("models", "0001_initial")]
+
+        operations = [
+            ops.RenameField(model_name="Review", old_name="body", new_name="text"),
+        ]
+"""
+
+
+@pytest.mark.db
+def test_a_renamed_field_keeps_its_data_and_rolls_back(project: ProjectDir) -> None:
+    project.core("makemigrations", "--name", "initial")
+    project.core("migrate")
+    insert_shop_rows(project)
+    project.write("migrations/0002_rename_body.py", RENAME)
+    models = project.root / "src/apps/shop/models.py"
+    models.write_text(models.read_text().replace("body: Mapped[str]", "text: Mapped[str]"))
+
+    assert "Applying 0002_rename_body... OK" in project.core("migrate").stdout
+    assert "text" in project.columns("reviews") and "body" not in project.columns("reviews")
+    assert project.sql("SELECT text FROM reviews") == [{"text": "Bright"}]
+    assert "No issues" in project.core("check").stdout
+
+    project.core("migrate", "--rollback")
+    assert "body" in project.columns("reviews") and "text" not in project.columns("reviews")
+    assert project.sql("SELECT body FROM reviews") == [{"body": "Bright"}]

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.migrations.projects import CORE, ProjectDir, postgres_url
+from tests.migrations.projects import CORE, ProjectDir, lines, server_url
 
 GUIDE_LAYOUT = [
     "src/__init__.py",
@@ -58,7 +58,7 @@ def init(parent: Path, name: str, *args: str) -> subprocess.CompletedProcess[str
 def scaffolded(tmp_path: Path, name: str = "shop") -> ProjectDir:
     result = init(tmp_path, name, "--no-venv")
     assert result.returncode == 0, result.stderr
-    project = ProjectDir(root=tmp_path / name, pg_url=postgres_url())
+    project = ProjectDir(root=tmp_path / name, db_url=server_url())
     project.reset_database()
     return project
 
@@ -320,3 +320,104 @@ def test_init_with_a_virtualenv_installs_the_framework_and_its_tests_pass(tmp_pa
         [str(root / ".venv" / "bin" / "core"), "--version"], capture_output=True, text=True
     )
     assert "0.1.0" in version_out.stdout
+
+
+class Served:
+    """`core run` of a project on a free port, stopped when the block ends."""
+
+    def __init__(self, project: ProjectDir) -> None:
+        self.project = project
+        self.base = ""
+
+    def __enter__(self) -> httpx.Client:
+        port = free_port()
+        self.server = self.project.spawn("run", "--port", str(port))
+        self.base = f"http://127.0.0.1:{port}"
+        wait_until_serving(self.base, "core run")
+        self.client = httpx.Client(base_url=self.base, timeout=10)
+        return self.client
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.close()
+        self.server.terminate()
+        self.server.wait(timeout=30)
+
+
+@pytest.mark.db
+def test_the_example_project_end_to_end_crud_a_new_column_and_a_superuser(tmp_path: Path) -> None:
+    """`core init`'s project on this database (SQLite, PostgreSQL or MariaDB in CI)."""
+    project = scaffolded(tmp_path)
+    project.core("makemigrations", "--name", "initial")
+    project.core("migrate")
+
+    with Served(project) as http:
+        user = {"email": "ann@example.com", "password": "Passw0rdOK"}
+        assert http.post("/api/v1/auth/register/", json=user).status_code == 201
+        tokens = http.post("/api/v1/auth/login/", json=user).json()
+        http.headers["Authorization"] = f"Bearer {tokens['access_token']}"
+        post = {"title": "Hello 🎉 wörld", "slug": "hello", "content": "First 🙂"}
+        created = http.post("/api/v1/posts/", json=post)
+        assert created.status_code == 201, created.text
+        post_id = created.json()["id"]
+        assert http.get(f"/api/v1/posts/{post_id}/").json()["title"] == "Hello 🎉 wörld"
+        patched = http.patch(f"/api/v1/posts/{post_id}/", json={"content": "Edited 🎊"})
+        assert patched.status_code == 200 and patched.json()["content"] == "Edited 🎊"
+        duplicate = http.post("/api/v1/posts/", json={**post, "title": "again"})
+        assert duplicate.status_code == 400
+        assert duplicate.json()["detail"][0]["loc"] == ["body", "slug"]
+        other = http.post("/api/v1/posts/", json={**post, "slug": "🎉"})
+        assert other.status_code == 201, other.text
+        assert http.get("/api/v1/posts/").json()["count"] == 2
+        other_url = f"/api/v1/posts/{other.json()['id']}/"
+        assert http.delete(other_url).status_code == 403  # needs the posts.delete permission
+        project.sql("UPDATE users SET is_superuser = TRUE WHERE email = 'ann@example.com'")
+        assert http.delete(other_url).status_code == 204
+        assert http.get("/api/v1/posts/").json()["count"] == 1
+
+    # The migration cycle: a new column in the model and its schemas.
+    models = project.root / "src/apps/posts/models.py"
+    models.write_text(
+        models.read_text().replace(
+            "    content: Mapped[str] = Field.text()\n",
+            "    content: Mapped[str] = Field.text()\n"
+            "    summary: Mapped[str | None] = Field.string(max_length=300, nullable=True)\n",
+        )
+    )
+    schemas = project.root / "src/apps/posts/schemas.py"
+    schemas.write_text(
+        schemas.read_text()
+        .replace(
+            "    is_published: bool = False\n",
+            "    is_published: bool = False\n    summary: str | None = None\n",
+        )
+        .replace("    views_count: int\n", "    views_count: int\n    summary: str | None\n")
+    )
+    assert project.core("check", ok=False).returncode == 1
+    project.core("makemigrations", "--name", "add_summary")
+    assert "Applying 0002_add_summary... OK" in project.core("migrate").stdout
+    assert "summary" in project.columns("posts")
+    with Served(project) as http:
+        tokens = http.post("/api/v1/auth/login/", json=user).json()
+        http.headers["Authorization"] = f"Bearer {tokens['access_token']}"
+        assert http.get(f"/api/v1/posts/{post_id}/").json()["summary"] is None
+        changed = http.patch(f"/api/v1/posts/{post_id}/", json={"summary": "Short ✨"})
+        assert changed.status_code == 200 and changed.json()["summary"] == "Short ✨"
+
+    rolled_back = project.core("migrate", "--rollback")
+    assert "Rolling back 0002_add_summary... OK" in rolled_back.stdout
+    assert "summary" not in project.columns("posts")
+    assert project.count("posts") == 1
+    assert lines(project.core("showmigrations").stdout) == [
+        " [X] 0001_initial",
+        " [ ] 0002_add_summary",
+    ]
+    project.core("migrate")
+    assert "No issues" in project.core("check").stdout
+
+    project.core("createsuperuser", "--email", "root@example.com", "--password", "Passw0rdOK")
+    with Served(project) as http:
+        root = {"email": "root@example.com", "password": "Passw0rdOK"}
+        tokens = http.post("/api/v1/auth/login/", json=root).json()
+        http.headers["Authorization"] = f"Bearer {tokens['access_token']}"
+        assert http.get("/api/v1/users/").json()["count"] == 2
+        assert http.get(f"/api/v1/posts/{post_id}/").json()["summary"] is None

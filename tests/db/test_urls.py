@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
@@ -73,12 +74,45 @@ def test_postgres_default_port_and_query_options() -> None:
         "mysql://u:p@localhost:3306/shop",
     ],
 )
-def test_mysql_urls(url: str) -> None:
+def test_mysql_urls(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("core.db.mysql_client.driver_installed", lambda driver: True)
     parsed = parse_database_url(url)
     assert parsed.dialect == "mysql"
-    assert parsed.config["engine"] == "tortoise.backends.mysql"
+    driver = "asyncmy" if "asyncmy" in url else "aiomysql"  # plain mysql:// is aiomysql
+    assert parsed.config["engine"] == f"core.db.mysql_{driver}"
     assert parsed.credentials["database"] == "shop"
     assert parsed.credentials["port"] == 3306
+
+
+@pytest.mark.parametrize(
+    ("url", "driver"),
+    [("mysql://u:p@h/shop", "aiomysql"), ("mysql+asyncmy://u:secret@h/shop", "asyncmy")],
+)
+def test_mysql_url_without_its_driver_names_the_extra(
+    url: str, driver: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("core.db.mysql_client.driver_installed", lambda name: name != driver)
+    with pytest.raises(ImproperlyConfigured) as raised:
+        parse_database_url(url)
+    message = str(raised.value)
+    assert f"needs the {driver} driver, which is not installed" in message
+    assert "pip install 'core-framework[mysql]'" in message
+    assert "secret" not in message
+
+
+@pytest.mark.parametrize("driver", ["aiomysql", "asyncmy"])
+def test_each_mysql_scheme_loads_its_own_driver(driver: str) -> None:
+    pytest.importorskip("aiomysql", reason="the mysql extra is not installed")
+    pytest.importorskip("asyncmy", reason="the mysql extra is not installed")
+    import importlib
+
+    engine = parse_database_url(f"mysql+{driver}://u:p@h/shop").config["engine"]
+    client_class = importlib.import_module(engine).client_class
+    module = sys.modules[client_class.__module__]
+    assert module.mysql.__name__ == driver
+    assert module.errors.__name__.split(".")[0] == (
+        "pymysql" if driver == "aiomysql" else "asyncmy"
+    )
 
 
 @pytest.mark.parametrize("url", ["oracle+cx://x", "redis://localhost", "not a url", ""])
@@ -96,3 +130,22 @@ def test_errors_and_descriptions_never_show_the_password() -> None:
     with pytest.raises(ImproperlyConfigured) as error:
         parse_database_url("postgresql+asyncpg://alice:s3cret@db.example:notaport/shop")
     assert "s3cret" not in str(error.value)
+
+
+def test_a_process_without_mysql_drivers_gets_the_install_hint() -> None:
+    """Without the extra, Tortoise's MySQL package cannot even be imported: the error is ours."""
+    import subprocess
+
+    code = (
+        "import sys\n"
+        "sys.modules['aiomysql'] = sys.modules['asyncmy'] = None  # as if not installed\n"
+        "from core.db.urls import parse_database_url\n"
+        "parse_database_url('mysql+asyncmy://u:p@h/shop')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("core.exceptions.ImproperlyConfigured: DATABASE_URL ")
+    assert "needs the asyncmy driver" in last and "core-framework[mysql]" in last

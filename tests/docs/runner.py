@@ -33,7 +33,9 @@ environment, `sys.path`, the framework's registries (auth backends, hashers, tok
 OAuth providers, settings, the time zone) and the ORM's per-class state are restored, and the
 page's modules are forgotten. Samples hash passwords with the real hashers. Databases: SQLite
 in memory for `db`, the app's own URL (a SQLite file in the page directory) for `client`, and
-DATABASE_URL for both when it is set (PostgreSQL in CI), emptied when a page starts.
+DATABASE_URL for both when it is set (PostgreSQL and MariaDB in CI), emptied when a page
+starts. On MySQL/MariaDB console output is compared with backticks read as double quotes (the
+pages quote SQL names the PostgreSQL/SQLite way).
 """
 
 from __future__ import annotations
@@ -269,6 +271,12 @@ def test_database_url() -> str | None:
     """DATABASE_URL when the suite runs against a server database (PostgreSQL in CI)."""
     url = os.environ.get("DATABASE_URL")
     return url or None
+
+
+def _quotes_identifiers_with_backticks() -> bool:
+    """True when the pages run on MySQL/MariaDB, whose SQL quotes names with backticks."""
+    url = test_database_url()
+    return bool(url and url.split(":", 1)[0].split("+", 1)[0].lower() == "mysql")
 
 
 def module_name(page: str) -> str:
@@ -507,7 +515,12 @@ class PageRun:
                 check=False,
             )
             actual = result.stdout.rstrip("\n").splitlines()
-            if not output_matches([self.substitute(line) for line in expected], actual):
+            wanted = [self.substitute(line) for line in expected]
+            if _quotes_identifiers_with_backticks():
+                # MySQL quotes identifiers `so`, the pages "so": read both as the same quote.
+                actual = [line.replace("`", '"') for line in actual]
+                wanted = [line.replace("`", '"') for line in wanted]
+            if not output_matches(wanted, actual):
                 raise SampleError(
                     f"{block.id}: `{command}` printed (exit {result.returncode}):\n"
                     + textwrap.indent(result.stdout, "    ")

@@ -1,13 +1,15 @@
 """Throw-away projects for the migration tests: models, `.env`, the real `core` command.
 
-The database is a SQLite file in the project unless DATABASE_URL names PostgreSQL (CI re-runs
-the `db` tests there); PostgreSQL projects share one database, emptied for each test.
+The database is a SQLite file in the project unless DATABASE_URL names PostgreSQL or
+MySQL/MariaDB (CI re-runs the `db` tests on both); such projects share DATABASE_URL's database,
+emptied for each test.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -57,10 +59,12 @@ SHOP_MODELS = """
 """
 
 
-def postgres_url() -> str | None:
-    """DATABASE_URL when it names PostgreSQL (the CI re-run), else None."""
+def server_url() -> str | None:
+    """DATABASE_URL when it names a server database (PostgreSQL, MySQL/MariaDB), else None."""
     url = os.environ.get("DATABASE_URL", "")
-    return url if url and parse_database_url(url).dialect == "postgres" else None
+    if url and parse_database_url(url).dialect in ("postgres", "mysql"):
+        return url
+    return None
 
 
 def _asyncpg_dsn(url: str) -> str:
@@ -80,16 +84,54 @@ async def _pg(url: str, sql: str, *args: Any) -> list[dict[str, Any]]:
         await connection.close()
 
 
+def _mysql(url: str, sql: str, *args: Any) -> list[dict[str, Any]]:
+    """Run `sql` on MySQL with ANSI quotes ("name") and $1-style parameters, as on PostgreSQL."""
+    import pymysql
+    import pymysql.cursors
+
+    creds = parse_database_url(url).credentials
+    connection = pymysql.connect(
+        host=creds["host"],
+        port=int(creds["port"]),
+        user=creds["user"],
+        password=creds["password"],
+        database=creds["database"],
+        charset="utf8mb4",
+        autocommit=True,
+        cursorclass=pymysql.cursors.DictCursor,
+    )
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')")
+            if not args and ";" in sql:
+                for statement in filter(str.strip, sql.split(";")):
+                    cursor.execute(statement)
+                return []
+            cursor.execute(re.sub(r"\$\d+", "%s", sql), args)
+            return [dict(row) for row in cursor.fetchall()]
+    finally:
+        connection.close()
+
+
 @dataclass
 class ProjectDir:
     """A project directory on disk and the database its `.env` (or DATABASE_URL) names."""
 
     root: Path
-    pg_url: str | None
+    db_url: str | None
 
     @property
     def dialect(self) -> str:
-        return "postgres" if self.pg_url else "sqlite"
+        return parse_database_url(self.db_url).dialect if self.db_url else "sqlite"
+
+    @property
+    def transactional_ddl(self) -> bool:
+        """Whether a migration is applied in one transaction (not on MySQL/MariaDB)."""
+        return self.dialect != "mysql"
+
+    def quoted(self, text: str) -> str:
+        """SQL output with MySQL's `backticks` read as "double quotes", as on the others."""
+        return text.replace("`", '"') if self.dialect == "mysql" else text
 
     # Files ----------------------------------------------------------------------------------
 
@@ -111,8 +153,8 @@ class ProjectDir:
     def env(self, **overrides: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k.upper() not in _PROJECT_SETTINGS}
         env["PYTHONDONTWRITEBYTECODE"] = "1"  # files rewritten within a second stay fresh
-        if self.pg_url:
-            env["DATABASE_URL"] = self.pg_url
+        if self.db_url:
+            env["DATABASE_URL"] = self.db_url
         env.update(overrides)
         return env
 
@@ -159,9 +201,12 @@ class ProjectDir:
         return self.root / "app.db"
 
     def sql(self, sql: str, *args: Any) -> list[dict[str, Any]]:
-        """Run `sql` ($1-style parameters on PostgreSQL, ? on SQLite); the rows as dicts."""
-        if self.pg_url:
-            return asyncio.run(_pg(self.pg_url, sql, *args))
+        """Run `sql` ($1-style parameters on the servers, ? on SQLite); the rows as dicts."""
+        if self.dialect == "mysql":
+            assert self.db_url is not None
+            return _mysql(self.db_url, sql, *args)
+        if self.db_url:
+            return asyncio.run(_pg(self.db_url, sql, *args))
         connection = sqlite3.connect(self.sqlite_path)
         connection.row_factory = sqlite3.Row
         try:
@@ -175,14 +220,25 @@ class ProjectDir:
             connection.close()
 
     def reset_database(self) -> None:
-        if self.pg_url:
+        if self.dialect == "mysql":
+            tables = self.tables()
+            if tables:
+                names = ", ".join(f'"{name}"' for name in tables)
+                self.sql(
+                    f"SET FOREIGN_KEY_CHECKS = 0; DROP TABLE {names}; SET FOREIGN_KEY_CHECKS = 1;"
+                )
+        elif self.db_url:
             self.sql("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
 
+    @property
+    def _schema(self) -> str:
+        return "DATABASE()" if self.dialect == "mysql" else "current_schema()"
+
     def tables(self) -> set[str]:
-        if self.pg_url:
+        if self.db_url:
             rows = self.sql(
-                "SELECT table_name AS name FROM information_schema.tables "
-                "WHERE table_schema = current_schema()"
+                "SELECT table_name AS name FROM information_schema.tables "  # noqa: S608
+                f"WHERE table_schema = {self._schema}"
             )
         elif not self.sqlite_path.exists():
             return set()
@@ -191,10 +247,10 @@ class ProjectDir:
         return {str(row["name"]) for row in rows}
 
     def columns(self, table: str) -> list[str]:
-        if self.pg_url:
+        if self.db_url:
             rows = self.sql(
-                "SELECT column_name AS name FROM information_schema.columns "
-                "WHERE table_schema = current_schema() AND table_name = $1 "
+                "SELECT column_name AS name FROM information_schema.columns "  # noqa: S608
+                f"WHERE table_schema = {self._schema} AND table_name = $1 "
                 "ORDER BY ordinal_position",
                 table,
             )
@@ -204,17 +260,17 @@ class ProjectDir:
 
     def column_types(self, table: str) -> dict[str, tuple[str, bool]]:
         """Column -> (SQL type as `VARCHAR(20)`/`TEXT`/..., nullable)."""
-        if self.pg_url:
-            rows = self.sql(
+        if self.db_url:
+            query = (
                 "SELECT column_name AS name, data_type, character_maximum_length AS length, "
-                "is_nullable FROM information_schema.columns "
-                "WHERE table_schema = current_schema() AND table_name = $1",
-                table,
+                "is_nullable FROM information_schema.columns WHERE table_name = $1 "
+                "AND table_schema = "
             )
+            rows = self.sql(query + self._schema, table)
             return {
                 str(row["name"]): (
                     f"VARCHAR({row['length']})"
-                    if row["data_type"] == "character varying"
+                    if row["data_type"] in ("character varying", "varchar")
                     else str(row["data_type"]).upper(),
                     row["is_nullable"] == "YES",
                 )
@@ -224,7 +280,13 @@ class ProjectDir:
         return {str(row["name"]): (str(row["type"]).upper(), not row["notnull"]) for row in rows}
 
     def indexes(self, table: str) -> set[str]:
-        if self.pg_url:
+        if self.dialect == "mysql":
+            rows = self.sql(
+                "SELECT DISTINCT index_name AS name FROM information_schema.statistics "
+                "WHERE table_schema = DATABASE() AND table_name = $1",
+                table,
+            )
+        elif self.db_url:
             rows = self.sql(
                 "SELECT indexname AS name FROM pg_indexes "
                 "WHERE schemaname = current_schema() AND tablename = $1",
@@ -238,7 +300,15 @@ class ProjectDir:
 
     def foreign_keys(self, table: str) -> set[tuple[str, str]]:
         """(column, referenced table) of each foreign key of `table`."""
-        if self.pg_url:
+        if self.dialect == "mysql":
+            rows = self.sql(
+                'SELECT column_name AS "column", referenced_table_name AS target '
+                "FROM information_schema.key_column_usage "
+                "WHERE table_schema = DATABASE() AND table_name = $1 "
+                "AND referenced_table_name IS NOT NULL",
+                table,
+            )
+        elif self.db_url:
             rows = self.sql(
                 "SELECT kcu.column_name AS column, ccu.table_name AS target "
                 "FROM information_schema.table_constraints tc "
@@ -270,7 +340,7 @@ class ProjectDir:
 
 def new_project(root: Path, models: bool = True) -> ProjectDir:
     """A project in `root` with the users and shop apps, on a fresh database."""
-    project = ProjectDir(root=root, pg_url=postgres_url())
+    project = ProjectDir(root=root, db_url=server_url())
     project.write(".env", "DATABASE_URL=sqlite+aiosqlite:///./app.db\n")
     if models:
         project.write_models()

@@ -82,7 +82,7 @@ def project(tmp_path: Path) -> Iterator[ProjectDir]:
 
 
 def engine_for(project: ProjectDir) -> TortoiseEngine:
-    url = project.pg_url or f"sqlite+aiosqlite:///{project.sqlite_path}"
+    url = project.db_url or f"sqlite+aiosqlite:///{project.sqlite_path}"
     settings = Settings(database_url=url, models=["src.apps.ops.models"], _env_file=None)
     return TortoiseEngine(Project(project.root, settings))
 

@@ -85,13 +85,16 @@ def migrate(rollback: bool) -> None:
 @click.command()
 @one_line_errors
 def showmigrations() -> None:
-    """List the migrations: [X] applied, [ ] pending."""
+    """List the migrations: [X] applied, [ ] pending, [!] partly applied (MySQL)."""
     statuses = run(_engine().showmigrations())
     if not statuses:
         click.echo("No migrations.")
     for status in statuses:
         note = "" if status.on_disk else "  (applied, but its file is missing)"
-        click.echo(f" [{'X' if status.applied else ' '}] {status.name}{note}")
+        mark = "X" if status.applied else " "
+        if status.partly:
+            mark, note = "!", f"  (PARTLY APPLIED: {status.partly})"
+        click.echo(f" [{mark}] {status.name}{note}")
 
 
 @click.command()
@@ -110,6 +113,10 @@ def check() -> None:
         click.echo("Migrations not applied to the database (run `core migrate`):")
         for name in report.pending:
             click.echo(f"  - {name}")
+    if report.partly:
+        click.echo("Migrations partly applied, to repair by hand (see `core migrate`):")
+        for line in report.partly:
+            click.echo(f"  - {line}")
     get_current_context().exit(1)
 
 

@@ -15,6 +15,7 @@ from tortoise.exceptions import DBConnectionError, OperationalError
 from tortoise.utils import generate_schema_for_client
 
 from core.config import Settings, get_settings
+from core.db import mysql_errors
 from core.db.config import build_tortoise_config
 from core.db.urls import parse_database_url
 from core.exceptions import DatabaseUnavailable
@@ -56,6 +57,8 @@ def is_connection_error(exc: BaseException) -> bool:
     errors = _connection_errors()
     seen: set[int] = set()
     current: BaseException | None = exc
+    if mysql_errors.is_connection_error(exc):
+        return True
     while current is not None and id(current) not in seen:
         if isinstance(current, errors) and not _is_query_error(current):
             return True

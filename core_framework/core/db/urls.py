@@ -28,6 +28,13 @@ _SCHEMES: dict[str, str] = {
     "oracle": "oracle",
 }
 
+#: MySQL URL scheme -> the driver it selects (`mysql://` means aiomysql, see docs/guide/databases.md).
+_MYSQL_DRIVERS: dict[str, str] = {
+    "mysql": "aiomysql",
+    "mysql+aiomysql": "aiomysql",
+    "mysql+asyncmy": "asyncmy",
+}
+
 MEMORY = ":memory:"
 
 
@@ -124,5 +131,19 @@ def parse_database_url(url: str, base_dir: str | None = None) -> DatabaseURL:
         config = expand_db_url(f"{target}://{rest}")
     except Exception as exc:  # Tortoise raises ConfigurationError/ValueError on bad parts
         raise ImproperlyConfigured(f"DATABASE_URL {mask_password(url)!r}: {exc}") from None
+    if scheme in _MYSQL_DRIVERS:
+        config["engine"] = _mysql_engine(_MYSQL_DRIVERS[scheme], url)
     dialect = {"asyncpg": "postgres", "psycopg": "postgres"}.get(target, target)
     return DatabaseURL(url=url, dialect=dialect, config=config)
+
+
+def _mysql_engine(driver: str, url: str) -> str:
+    """The framework's Tortoise engine for `driver`; a clear error when it is not installed."""
+    from core.db.mysql_client import INSTALL_HINT, driver_installed
+
+    if not driver_installed(driver):
+        raise ImproperlyConfigured(
+            f"DATABASE_URL {mask_password(url)!r} needs the {driver} driver, which is not "
+            f"installed: {INSTALL_HINT}"
+        )
+    return f"core.db.mysql_{driver}"

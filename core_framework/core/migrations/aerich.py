@@ -14,6 +14,7 @@ process runs one command (the CLI does).
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,6 +27,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from core.db.config import build_tortoise_config
 from core.db.connection import is_connection_error, unavailable_message
 from core.db.schema import drop_all_tables
+from core.db.urls import parse_database_url
 from core.exceptions import DatabaseUnavailable
 from core.migrations.engine import CheckReport, MigrationStatus, Progress
 from core.migrations.exceptions import MigrationError
@@ -77,6 +79,23 @@ async def _has_history_table(db: BaseDBAsyncClient) -> bool:
     return bool(await db.execute_query_dict(sql))
 
 
+def _mysql_tables_like_create_schema() -> None:
+    """Aerich's MySQL DDL with the framework's table options and comment quoting.
+
+    Aerich generates MySQL tables with Tortoise's stock generator: the server's default
+    collation, and comments escaped with backslashes that its migration files (Python string
+    literals) then lose, so a docstring with an apostrophe became invalid SQL.
+    """
+    from aerich.ddl.mysql import MysqlDDL
+
+    from core.db.mysql_schema import CollatedSchemaGenerator
+
+    MysqlDDL.schema_generator_cls = CollatedSchemaGenerator
+    # Aerich prints a warning on every command unless told which RENAME COLUMN syntax to use;
+    # MySQL 8 and MariaDB 10.5+ share the modern one, Aerich's default.
+    os.environ.setdefault("AERICH_MYSQL_VERSION", "8.0")
+
+
 class AerichEngine:
     """The `MigrationEngine` for projects that keep an Aerich migration history."""
 
@@ -102,6 +121,8 @@ class AerichEngine:
         from aerich import Command
 
         self.project.activate()
+        if parse_database_url(self.project.settings.database_url).dialect == "mysql":
+            _mysql_tables_like_create_schema()
         location = str(self.project.root / self.project.settings.migrations_dir)
         command = Command(self._config(), app=self.app, location=location)
         try:

@@ -8,6 +8,8 @@
   rebuild drops them all.
 * SQLite scripts are split into statements by SQLite's own tokenizer, so a `;` inside a
   comment (a model's docstring becomes one) or a string literal doesn't cut a statement.
+* MySQL tables are created with the framework's collation (`utf8mb4_bin`, see
+  `core.db.mysql_client`), as `create_schema` creates them, not the server's default.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from tortoise.fields.base import DB_DEFAULT_NOT_SET, Field
 from tortoise.fields.relational import RelationalField
 from tortoise.migrations.schema_editor import SqliteSchemaEditor as TortoiseSqliteSchemaEditor
 from tortoise.migrations.schema_editor.base import BaseSchemaEditor
+from tortoise.migrations.schema_editor.mysql import MySQLSchemaEditor as TortoiseMySQLSchemaEditor
 from tortoise.models import Model
 
 from core.migrations import sqlite
@@ -93,8 +96,18 @@ class SqliteSchemaEditor(FillDefaultsOnAdd, TortoiseSqliteSchemaEditor):
                 await self.client.execute_query(sql)
 
 
+class MySQLSchemaEditor(FillDefaultsOnAdd, TortoiseMySQLSchemaEditor):
+    """Tortoise's MySQL editor, creating tables in utf8mb4 with the framework's collation."""
+
+    def _table_generate_extra(self, table: str) -> str:
+        from core.db.mysql_client import CHARSET, COLLATION
+
+        return f" CHARACTER SET {CHARSET} COLLATE {COLLATION}"
+
+
 _editor_classes: dict[type[BaseSchemaEditor], type[BaseSchemaEditor]] = {
     TortoiseSqliteSchemaEditor: SqliteSchemaEditor,
+    TortoiseMySQLSchemaEditor: MySQLSchemaEditor,
 }
 
 

@@ -31,6 +31,7 @@ from tortoise.migrations.writer import format_migration_name
 
 from core.db.connection import connect
 from core.db.schema import drop_all_tables
+from core.migrations import partial
 from core.migrations.editors import core_editor_class
 from core.migrations.exceptions import MigrationError
 from core.migrations.locking import locked_transaction, runs_in_transaction, session_lock
@@ -60,6 +61,8 @@ class MigrationStatus:
     name: str
     applied: bool
     on_disk: bool = True
+    #: Set when the migration failed halfway outside a transaction (MySQL): what ran.
+    partly: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,10 +71,12 @@ class CheckReport:
 
     changes: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
+    #: Migrations that failed halfway outside a transaction and need repair by hand.
+    partly: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.changes and not self.pending
+        return not self.changes and not self.pending and not self.partly
 
 
 class MigrationEngine(Protocol):
@@ -246,8 +251,14 @@ class TortoiseEngine:
                 if state is None:
                     state = await executor.state_of(applied)
                 _emit(progress, "apply", key.name)
+                partly = await partial.read(client)
+                if key.name in partly:
+                    raise MigrationError(partial.refusal(key.name, partly[key.name]))
                 editor = executor.editor_for(client, in_transaction=client is not db)
-                await migration.apply(state, schema_editor=editor)
+                if client is db:  # no transaction: undo what ran if a later operation fails
+                    await partial.apply_or_undo(migration, state, editor)
+                else:
+                    await migration.apply(state, schema_editor=editor)
                 await MigrationRecorder(client).record_applied(key.app_label, key.name)
             _emit(progress, "applied", key.name)
             applied_here.append(key.name)
@@ -328,12 +339,14 @@ class TortoiseEngine:
                     yield db, await self._history(executor, db)
         except MigrationError:
             raise
-        except Exception as exc:
-            outcome = (
-                f"nothing of it was {'reverted' if verb == 'roll back' else 'applied'}"
-                if transactional
-                else "it ran outside a transaction: check the database"
-            )
+        except Exception as failure:
+            exc: BaseException = failure
+            if isinstance(failure, partial.Outcome):
+                outcome, exc = failure.outcome, failure.error
+            elif transactional:
+                outcome = f"nothing of it was {'reverted' if verb == 'roll back' else 'applied'}"
+            else:
+                outcome = "it ran outside a transaction: check the database"
             raise MigrationError(
                 f"could not {verb} {migration.name} ({outcome}): {_one_line(exc)}"
             ) from exc
@@ -355,7 +368,11 @@ class TortoiseEngine:
             executor = self._executor(db)
             await self._load(executor)
             applied = executor.loader.applied_migrations
-            statuses = [MigrationStatus(k.name, k in applied) for k in executor.full_plan()]
+            partly = await partial.read(db)
+            statuses = [
+                MigrationStatus(k.name, k in applied, partly=partly.get(k.name))
+                for k in executor.full_plan()
+            ]
             nodes = executor.loader.graph.nodes
             statuses += [
                 MigrationStatus(k.name, True, on_disk=False)
@@ -375,7 +392,12 @@ class TortoiseEngine:
                 writers = await self._detector().changes()
             changes = [op.describe() for writer in writers for op in writer.operations]
             pending = [migration.name for migration in await self._pending(self._executor(db))]
-            return CheckReport(changes=changes, pending=pending)
+            partly = await partial.read(db)
+            return CheckReport(
+                changes=changes,
+                pending=[name for name in pending if name not in partly],
+                partly=[partial.describe(name, partly[name]) for name in pending if name in partly],
+            )
 
     async def sqlmigrate(self, name: str, backward: bool = False) -> list[str]:
         """The SQL of one migration (name or unique prefix), without touching the database."""

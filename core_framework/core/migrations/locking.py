@@ -8,7 +8,8 @@ whole step is one transaction, so the lock, the schema change and the record com
   migrations with `atomic = False` hold a session-level `pg_advisory_lock` instead.
 * SQLite: `BEGIN IMMEDIATE` (the database's write lock), with foreign keys off for the
   transaction so table rebuilds cannot cascade, and `PRAGMA foreign_key_check` before COMMIT.
-* MySQL (no transactional DDL): `GET_LOCK` held by a dedicated connection.
+* MySQL (no transactional DDL): `GET_LOCK` (per database) held by a dedicated connection;
+  see `core.migrations.partial` for a migration that fails halfway there.
 """
 
 from __future__ import annotations
@@ -72,16 +73,29 @@ async def session_lock(client: BaseDBAsyncClient) -> AsyncIterator[None]:
             finally:
                 await connection.execute(f"SELECT pg_advisory_unlock({_PG_KEY})")
             return
-        await _mysql(connection, "SELECT GET_LOCK(%s, %s)", (LOCK_NAME, LOCK_TIMEOUT_SECONDS))
+        got = await _mysql(
+            connection,
+            "SELECT GET_LOCK(CONCAT(%s, DATABASE()), %s)",
+            (LOCK_NAME + ":", LOCK_TIMEOUT_SECONDS),
+        )
+        if got != 1:  # 0: timed out, NULL: error
+            raise MigrationError(
+                f"another `core migrate` held the migration lock for {LOCK_TIMEOUT_SECONDS}s"
+            )
         try:
             yield
         finally:
-            await _mysql(connection, "SELECT RELEASE_LOCK(%s)", (LOCK_NAME,))
+            await _mysql(
+                connection, "SELECT RELEASE_LOCK(CONCAT(%s, DATABASE()))", (LOCK_NAME + ":",)
+            )
 
 
-async def _mysql(connection: Any, sql: str, args: tuple[Any, ...]) -> None:
+async def _mysql(connection: Any, sql: str, args: tuple[Any, ...]) -> Any:
+    """Run `sql` on a driver connection; the first column of its first row."""
     async with connection.cursor() as cursor:
         await cursor.execute(sql, args)
+        row = await cursor.fetchone()
+    return row[0] if row else None
 
 
 @asynccontextmanager

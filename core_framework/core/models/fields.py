@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +45,25 @@ class ForeignKeyRef:
         if column and column[:1].isupper():
             return None  # "models.User"
         return table, column or None
+
+
+class TimeField(fields.TimeField):
+    """Tortoise's TimeField, read back as a `time` on every database.
+
+    MySQL and MariaDB return TIME columns as a `timedelta` (TIME is a duration there), and
+    store no fractions of a second unless asked: `TIME(6)` keeps microseconds like the others.
+    """
+
+    skip_to_python_if_native = False  # MySQL's native TIME value is a timedelta: convert it
+
+    class _db_mysql:
+        SQL_TYPE = "TIME(6)"
+
+    def to_python_value(self, value: Any) -> Any:
+        if isinstance(value, dt.timedelta):
+            # A time of day is stored as 00:00:00 <= value < 24:00:00.
+            value = (dt.datetime.min + value).time()
+        return super().to_python_value(value)
 
 
 class Field:
@@ -105,7 +125,7 @@ class Field:
 
     @staticmethod
     def time(**kwargs: Any) -> Any:
-        return fields.TimeField(**tortoise_options(kwargs))
+        return TimeField(**tortoise_options(kwargs))
 
     @staticmethod
     def json(**kwargs: Any) -> Any:
