@@ -62,6 +62,13 @@ async def malformed_json(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": f"Malformed JSON body: {exc}"}, status_code=400)
 
 
+async def recursion_error(request: Request, exc: Exception) -> JSONResponse:
+    """`await request.json()` in a handler met `[[[[...` nested too deeply: a 400, not a 500."""
+    if "decoding a JSON" in str(exc):
+        return JSONResponse({"detail": "Malformed JSON body: nested too deeply"}, status_code=400)
+    return await server_error(request, exc)
+
+
 async def does_not_exist(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "Not found."}, status_code=404)
 
@@ -206,6 +213,7 @@ def install_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ValidationError, pydantic_validation_error)
     app.add_exception_handler(json.JSONDecodeError, malformed_json)
     app.add_exception_handler(UnicodeDecodeError, malformed_json)
+    app.add_exception_handler(RecursionError, recursion_error)
     app.add_exception_handler(DoesNotExist, does_not_exist)
     app.add_exception_handler(IntegrityError, integrity_error)
     app.add_exception_handler(TortoiseValidationError, model_validation_error)

@@ -146,3 +146,17 @@ def test_nested_autorouters_are_copied_flat_and_reversible() -> None:
     )
     with pytest.raises(RuntimeError, match="register its ViewSets and routes before including"):
         posts_router.register("again", PostViewSet, basename="again")
+
+
+async def test_deeply_nested_json_is_400_under_fastapis_own_routes(recorded) -> None:
+    """Routes FastAPI serves (a router included with dependencies) parse bodies themselves."""
+    http, _ = recorded
+    author = await User.create_user("a@example.com", "Password1", db=app_database())
+    login(http, author)
+    response = await http.post(
+        "/api/posts/",
+        content="[" * 1000 + "]" * 1000,
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert "detail" in response.json() and "traceback" not in response.json()

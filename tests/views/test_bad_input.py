@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.testing import app_database
 from tests.example_models import Post
 from tests.views.conftest import login, make_post
 
@@ -114,3 +115,43 @@ async def test_unknown_routes_are_404_json(client) -> None:
     response = await client.get("/api/v1/nothing-here/")
     assert response.status_code == 404
     assert response.json() == {"detail": "Not Found"}
+
+
+DEEP_BODIES = {
+    "array": "[" * 1000 + "]" * 1000,
+    "object": '{"a": ' * 1000 + "1" + "}" * 1000,
+    "in a field": '{"title": ' + "[" * 100_000 + "]" * 100_000 + ', "slug": "s", "content": "c"}',
+}
+
+
+@pytest.mark.parametrize("shape", DEEP_BODIES)
+async def test_deeply_nested_json_is_400_on_every_json_endpoint(client, alice, shape) -> None:
+    """`[[[...` 1,000 levels deep was a RecursionError (a 500, a traceback under DEBUG)."""
+    post = await make_post(app_database(), alice)
+    login(client, alice)
+    schema = (await client.get("/openapi.json")).json()
+    sent = 0
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if "requestBody" not in operation:
+                continue
+            url = path.replace("{id}", str(post.id)).replace("{pk}", str(post.id))
+            response = await client.request(
+                method.upper(),
+                url,
+                content=DEEP_BODIES[shape],
+                headers={"content-type": "application/json"},
+            )
+            sent += 1
+            assert response.status_code < 500, (method, path, response.text[:200])
+            assert "Traceback" not in response.text and "traceback" not in response.json()
+            if response.status_code == 400:
+                assert response.json()["detail"] == "Malformed JSON body: nested too deeply"
+    assert sent >= 5
+    for url in (POSTS, "/api/v1/auth/login/", "/api/v1/auth/register/"):  # schema and handler
+        login(client, None if "auth" in url else alice)
+        response = await client.post(
+            url, content=DEEP_BODIES[shape], headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 400, (url, response.text[:200])
+        assert response.json() == {"detail": "Malformed JSON body: nested too deeply"}
