@@ -381,6 +381,16 @@ def test_surrogate_password_is_a_mismatch(cheap: None) -> None:
     assert check_password("\udcff", VALID_CHEAP) == (False, False)
 
 
+def test_surrogate_password_costs_a_full_hash_and_never_raises() -> None:
+    """Unknown accounts hash the password once: a lone surrogate made that a 500."""
+    counting = register_password_hasher(Counting())
+    assert isinstance(counting, Counting)
+    run_dummy_hash("\ud800")
+    assert check_password("\ud800", None) == (False, False)
+    assert check_password("\ud800", counting.hash("lètmein")) == (False, False)
+    assert (counting.hashes, counting.verifies) == (3, 1)
+
+
 def test_unusable_passwords() -> None:
     first, second = make_unusable_password(), make_unusable_password()
     assert first.startswith("!") and len(first) == 41 and first != second

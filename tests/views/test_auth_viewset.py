@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from tests.example_models import User
 
 AUTH = "/api/v1/auth/"
@@ -131,3 +133,43 @@ async def test_disabled_crud_routes_answer_404(client, app_db) -> None:
     ).status_code == 404
     assert (await client.delete(f"{AUTH}{user.id}/")).status_code == 404
     assert (await User.objects.using(app_db).get(id=user.id)).email == "new@example.com"
+
+
+SURROGATE = "Str0ng\ud800Password"
+
+
+async def post_ascii_json(client, url: str, body: dict, **kwargs):
+    """POST `body` as ASCII JSON: a lone surrogate travels as the escape `\\ud800`."""
+    headers = {"content-type": "application/json", **kwargs.pop("headers", {})}
+    return await client.post(url, content=json.dumps(body), headers=headers, **kwargs)
+
+
+async def test_a_lone_surrogate_in_a_password_is_422_everywhere_and_reveals_no_account(
+    client, app_db
+) -> None:
+    """`"\\ud800"` made `password.encode()` raise: a 500 for unknown emails, 401 for known ones."""
+    await register(client)
+    answers = [
+        await post_ascii_json(client, f"{AUTH}login/", {"email": email, "password": SURROGATE})
+        for email in ("new@example.com", "nobody@example.com", "bad\ud800@example.com")
+    ]
+    assert {r.status_code for r in answers} == {422}
+    assert {r.json()["detail"][0]["loc"][-1] for r in answers[:2]} == {"password"}
+    assert answers[0].text == answers[1].text
+    assert "\\ud800" not in answers[0].text  # the rejected text is not echoed
+
+    refused = await post_ascii_json(
+        client, f"{AUTH}register/", {"email": "other@example.com", "password": SURROGATE}
+    )
+    assert refused.status_code == 422
+    assert await User.objects.using(app_db).filter(email="other@example.com").count() == 0
+
+    tokens = (await login(client)).json()
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    for body in (
+        {"current_password": STRONG, "new_password": SURROGATE},
+        {"current_password": SURROGATE, "new_password": STRONG + "x"},
+    ):
+        changed = await post_ascii_json(client, f"{AUTH}password/", body, headers=headers)
+        assert changed.status_code == 422, changed.text
+    assert (await login(client)).status_code == 200  # the password did not change

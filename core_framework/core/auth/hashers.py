@@ -41,6 +41,7 @@ __all__ = [
     "is_password_usable",
     "make_password",
     "make_unusable_password",
+    "password_bytes",
     "register_password_hasher",
     "reset_password_hashers",
     "run_dummy_hash",
@@ -83,6 +84,15 @@ def _check_password_type(password: object) -> str:
     if not isinstance(password, str):
         raise TypeError(f"Password must be a string, got {type(password).__name__}.")
     return password
+
+
+def password_bytes(password: str) -> bytes:
+    """`password` as UTF-8; an unpaired surrogate ("\\ud800") is kept, never an error.
+
+    Valid text encodes exactly as Django's `force_bytes`; a lone surrogate still costs a full
+    hash, so a check (or the dummy hash for an unknown account) answers and takes the same.
+    """
+    return password.encode("utf-8", "surrogatepass")
 
 
 def _positive_int(text: str) -> int:
@@ -141,7 +151,7 @@ class PBKDF2Hasher(PasswordHasher):
             self.iterations = iterations
 
     def _derive(self, password: str, salt: str, iterations: int) -> bytes:
-        return hashlib.pbkdf2_hmac(self.digest, password.encode(), salt.encode(), iterations)
+        return hashlib.pbkdf2_hmac(self.digest, password_bytes(password), salt.encode(), iterations)
 
     def encode(self, password: str, salt: str, iterations: int | None = None) -> str:
         """The encoded hash of `password` with this exact salt (known-answer tests use it)."""
@@ -258,7 +268,7 @@ class Argon2Hasher(PasswordHasher):
         _check_password_type(password)
         _check_salt(salt)
         data: bytes = low_level.hash_secret(
-            password.encode(),
+            password_bytes(password),
             salt.encode(),
             time_cost=self.time_cost,
             memory_cost=self.memory_cost,
@@ -303,7 +313,7 @@ class Argon2Hasher(PasswordHasher):
                 encoded
             )
             derived = low_level.hash_secret_raw(
-                password.encode(),
+                password_bytes(password),
                 salt,
                 time_cost=time_cost,
                 memory_cost=memory_cost,
@@ -360,7 +370,7 @@ class BCryptHasher(PasswordHasher):
 
     @staticmethod
     def _prehash(password: str) -> bytes:
-        return binascii.hexlify(hashlib.sha256(password.encode()).digest())
+        return binascii.hexlify(hashlib.sha256(password_bytes(password)).digest())
 
     def encode(self, password: str, salt: bytes) -> str:
         """The encoded hash of `password` with a bcrypt salt such as `b"$2b$12$<22 chars>"`."""
@@ -380,7 +390,7 @@ class BCryptHasher(PasswordHasher):
             if algorithm == "bcrypt_sha256":
                 secret = self._prehash(password)
             elif algorithm == "bcrypt":
-                secret = password.encode()
+                secret = password_bytes(password)
                 if len(secret) > self.max_password_bytes:
                     return False
             else:
@@ -436,7 +446,13 @@ class ScryptHasher(PasswordHasher):
         # scrypt holds 128*n*r bytes; twice that leaves room for OpenSSL's own buffers.
         maxmem = min(2 * 128 * n * r, self.max_memory)
         return hashlib.scrypt(
-            password.encode(), salt=salt.encode(), n=n, r=r, p=p, maxmem=maxmem, dklen=self.dklen
+            password_bytes(password),
+            salt=salt.encode(),
+            n=n,
+            r=r,
+            p=p,
+            maxmem=maxmem,
+            dklen=self.dklen,
         )
 
     def encode(self, password: str, salt: str) -> str:
