@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -9,12 +11,50 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.exceptions import ImproperlyConfigured
 
-#: The development secret used when SECRET_KEY is unset; refused in production.
+#: The development secret older releases used when SECRET_KEY was unset; refused in production.
 INSECURE_SECRET_KEY = "insecure-development-key-change-me"  # noqa: S105
-_KNOWN_PLACEHOLDER_SECRETS = frozenset(
-    {"", INSECURE_SECRET_KEY, "your-secret-key-here", "your-secret-key", "change-me", "secret"}
+#: Secrets that are public: placeholders, and every example the templates and docs ever shipped.
+PUBLIC_SECRETS = frozenset(
+    {
+        "",
+        INSECURE_SECRET_KEY,
+        "your-secret-key-here",
+        "your-secret-key",
+        "change-me",
+        "secret",
+        "change-me-to-a-long-random-string",  # core init's .env.example
+        "dev-only-0a8f3c0d5b2e4f6a9c1d7e3b5a2f8c4d",  # docs/guide/configuration.md
+        "a-long-random-secret-from-the-environment-0123456789",  # docs/guide/authentication.md
+        "k7Qx2mVb9rT4wYz8pLc3nF6hJ1dS5aGe0uIo",  # docs/guide/deployment.md (older release)
+    }
 )
 _MIN_PRODUCTION_SECRET_LENGTH = 32
+#: Password hashers built into core.auth (their names and aliases); others must be registered.
+BUILTIN_PASSWORD_HASHERS = frozenset(
+    {"pbkdf2_sha256", "pbkdf2_sha1", "argon2", "bcrypt", "bcrypt_sha256", "scrypt", "fast_test"}
+)
+_registered_password_hashers: set[str] = set()
+_process_secret_key: str | None = None
+
+logger = logging.getLogger("core.config")
+
+
+def allow_password_hasher(name: str) -> None:
+    """Accept `name` for AUTH_PASSWORD_HASHER (`register_password_hasher` calls this)."""
+    _registered_password_hashers.add(name)
+
+
+def _development_secret_key() -> str:
+    """A random key for this process only, with one warning: tokens die with the process."""
+    global _process_secret_key
+    if _process_secret_key is None:
+        _process_secret_key = secrets.token_urlsafe(50)
+        logger.warning(
+            "SECRET_KEY is not set: using a random key for this process only, so tokens stop "
+            "working on restart and differ between workers; set SECRET_KEY in .env"
+        )
+    return _process_secret_key
+
 
 Environment = Literal["development", "staging", "production", "testing"]
 
@@ -47,7 +87,8 @@ class Settings(BaseSettings):
     app_version: str = "0.1.0"
     environment: Environment = "development"
     debug: bool = False
-    secret_key: str = Field(default=INSECURE_SECRET_KEY, repr=False)
+    #: Empty: in production an error, elsewhere a random key per process (see `_check_safety`).
+    secret_key: str = Field(default="", repr=False)
 
     # Database
     database_url: str = "sqlite+aiosqlite:///./app.db"
@@ -92,20 +133,45 @@ class Settings(BaseSettings):
         classmethod(lambda cls, v: _split_comma_list(v))
     )
 
+    @field_validator("auth_password_hasher")
+    @classmethod
+    def _known_password_hasher(cls, name: str) -> str:
+        if name not in BUILTIN_PASSWORD_HASHERS and name not in _registered_password_hashers:
+            known = ", ".join(sorted(BUILTIN_PASSWORD_HASHERS - {"fast_test"}))
+            raise ImproperlyConfigured(
+                f"AUTH_PASSWORD_HASHER={name!r} is not a password hasher: use one of {known}, "
+                "or register_password_hasher() yours before the settings are loaded"
+            )
+        return name
+
     @model_validator(mode="after")
-    def _refuse_insecure_production(self) -> Settings:
+    def _check_safety(self) -> Settings:
+        """Refuse unsafe production settings; outside production, no key means a random one."""
         if self.is_production:
-            if self.secret_key.strip() in _KNOWN_PLACEHOLDER_SECRETS:
+            secret = self.secret_key.strip()
+            if secret in PUBLIC_SECRETS or secret.lower().startswith("change-me"):
                 raise ImproperlyConfigured(
-                    "SECRET_KEY is empty or a placeholder; set it to a long random value "
-                    "before running with ENVIRONMENT=production "
+                    "SECRET_KEY is empty, a placeholder or an example published in the docs; "
+                    "set it to a long random value before running with ENVIRONMENT=production "
                     '(python -c "import secrets; print(secrets.token_urlsafe(50))")'
                 )
-            if len(self.secret_key) < _MIN_PRODUCTION_SECRET_LENGTH:
+            if len(secret) < _MIN_PRODUCTION_SECRET_LENGTH:
                 raise ImproperlyConfigured(
                     f"SECRET_KEY is too short for production: use at least "
                     f"{_MIN_PRODUCTION_SECRET_LENGTH} random characters"
                 )
+            if self.debug:
+                raise ImproperlyConfigured(
+                    "DEBUG=true is refused with ENVIRONMENT=production: server errors would "
+                    "show tracebacks to clients; set DEBUG=false"
+                )
+            if self.auth_password_hasher == "fast_test":  # noqa: S105 - a hasher name
+                raise ImproperlyConfigured(
+                    "AUTH_PASSWORD_HASHER='fast_test' is for test suites only; "
+                    "use pbkdf2_sha256, argon2, bcrypt or scrypt in production"
+                )
+        elif not self.secret_key:
+            self.secret_key = _development_secret_key()
         return self
 
     @property

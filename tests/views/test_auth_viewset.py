@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import json
 
+from core.auth import (
+    configure_auth,
+    create_access_token,
+    reset_auth_config,
+    set_default_password_hasher,
+)
+from core.config import PUBLIC_SECRETS
 from tests.example_models import User
 
 AUTH = "/api/v1/auth/"
@@ -173,3 +180,20 @@ async def test_a_lone_surrogate_in_a_password_is_422_everywhere_and_reveals_no_a
         changed = await post_ascii_json(client, f"{AUTH}password/", body, headers=headers)
         assert changed.status_code == 422, changed.text
     assert (await login(client)).status_code == 200  # the password did not change
+
+
+async def test_a_token_signed_with_a_public_key_is_refused(client, app_db) -> None:
+    """With no SECRET_KEY the key was public: an admin token forged with it read every user."""
+    admin = await User.create_superuser("root@example.com", STRONG, db=app_db)
+    for public in sorted(PUBLIC_SECRETS - {""}):
+        configure_auth(secret_key=public)
+        try:
+            forged = create_access_token({"sub": str(admin.id)})
+        finally:
+            reset_auth_config()
+            set_default_password_hasher("fast_test")
+        me = await client.get(f"{AUTH}me/", headers={"Authorization": f"Bearer {forged}"})
+        assert me.status_code == 401, public
+    genuine = create_access_token({"sub": str(admin.id)})
+    me = await client.get(f"{AUTH}me/", headers={"Authorization": f"Bearer {genuine}"})
+    assert me.status_code == 200

@@ -21,7 +21,7 @@ import string
 from types import ModuleType
 from typing import ClassVar, TypeGuard
 
-from core.config import get_settings
+from core.config import allow_password_hasher, get_settings
 from core.exceptions import ImproperlyConfigured
 
 __all__ = [
@@ -519,6 +519,8 @@ def register_password_hasher(hasher: PasswordHasher) -> PasswordHasher:
             f"{type(hasher).__name__} needs a `name`: a non-empty string without '$'"
         )
     _hashers[name] = hasher
+    for accepted in (name, *hasher.aliases):
+        allow_password_hasher(accepted)  # AUTH_PASSWORD_HASHER may now name it
     return hasher
 
 
