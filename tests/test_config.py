@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from core import Settings
 import core.config
+from core import Settings
 from core.config import INSECURE_SECRET_KEY, PUBLIC_SECRETS, get_settings, set_settings
 from core.exceptions import ImproperlyConfigured
 
