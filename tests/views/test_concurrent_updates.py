@@ -34,7 +34,7 @@ async def test_concurrent_patches_of_different_fields_both_land(client, alice) -
         title, content = f"title {round_}", f"content {round_}"
         statuses: list[int] = []
 
-        async def patch(body: dict[str, str]) -> None:
+        async def patch(body: dict[str, str], statuses: list[int] = statuses) -> None:
             response = await client.patch(f"{POSTS}{post.id}/", json=body)
             statuses.append(response.status_code)
 
@@ -152,7 +152,7 @@ async def test_concurrent_patches_of_the_same_field_one_wins_one_is_412(document
         etag = (await http.get(url)).headers["ETag"]
         statuses: dict[str, int] = {}
 
-        async def patch(title: str, etag: str = etag) -> None:
+        async def patch(title: str, etag: str = etag, statuses: dict = statuses) -> None:
             response = await http.patch(url, json={"title": title}, headers={"If-Match": etag})
             statuses[title] = response.status_code
 
