@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 
 from core.auth import (
+    PBKDF2Hasher,
     configure_auth,
     create_access_token,
+    register_password_hasher,
     reset_auth_config,
     set_default_password_hasher,
+    unregister_password_hasher,
 )
 from core.config import PUBLIC_SECRETS
 from tests.example_models import User
@@ -197,3 +200,29 @@ async def test_a_token_signed_with_a_public_key_is_refused(client, app_db) -> No
     genuine = create_access_token({"sub": str(admin.id)})
     me = await client.get(f"{AUTH}me/", headers={"Authorization": f"Bearer {genuine}"})
     assert me.status_code == 200
+
+
+async def test_django_users_log_in_and_are_upgraded_but_never_down(client, app_db) -> None:
+    from tests.auth.test_hashers import DJANGO_DEFAULT_LIST_HASHES
+
+    user = await User.create_user("dj@example.com", None, db=app_db)
+    for algorithm in ("pbkdf2_sha1", "argon2", "bcrypt_sha256", "scrypt"):
+        user.password_hash = DJANGO_DEFAULT_LIST_HASHES[algorithm]
+        await user.save(app_db)
+        response = await login(client, email="dj@example.com", password="lètmein")
+        assert response.status_code == 200, algorithm
+        await user.refresh(app_db)
+        assert user.password_hash.startswith("fast_test$"), algorithm  # upgraded at login
+
+    register_password_hasher(PBKDF2Hasher(iterations=1000))
+    set_default_password_hasher("pbkdf2_sha256")
+    try:
+        stronger = DJANGO_DEFAULT_LIST_HASHES["pbkdf2_sha256"]  # 2000 iterations
+        user.password_hash = stronger
+        await user.save(app_db)
+        assert (await login(client, email="dj@example.com", password="lètmein")).status_code == 200
+        await user.refresh(app_db)
+        assert user.password_hash == stronger
+    finally:
+        unregister_password_hasher("pbkdf2_sha256")
+        set_default_password_hasher("fast_test")

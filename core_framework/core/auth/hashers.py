@@ -30,6 +30,7 @@ __all__ = [
     "BCryptHasher",
     "FastTestHasher",
     "PBKDF2Hasher",
+    "PBKDF2SHA1Hasher",
     "PasswordHasher",
     "ScryptHasher",
     "acheck_password",
@@ -105,6 +106,14 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _weaker(stored: tuple[int, ...], configured: tuple[int, ...]) -> bool:
+    """Whether re-hashing `stored` costs with `configured` only ever raises them (an upgrade).
+
+    A stored hash stronger in any parameter is kept: re-hashing it would lower that one.
+    """
+    return stored != configured and all(a <= b for a, b in zip(stored, configured, strict=True))
+
+
 def _b64decode(text: str) -> bytes:
     """Decode standard base64, with or without the `=` padding argon2 strips."""
     return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
@@ -142,8 +151,8 @@ class PBKDF2Hasher(PasswordHasher):
     """PBKDF2-HMAC-SHA256, Django's default: `pbkdf2_sha256$<iterations>$<salt>$<b64 hash>`."""
 
     name = "pbkdf2_sha256"
-    #: Django 6.0's count; OWASP asks for at least 600,000 for PBKDF2-HMAC-SHA256.
-    iterations: int = 1_200_000
+    #: Django 6.1's count (6.0: 1,200,000); OWASP asks for at least 600,000 for PBKDF2-HMAC-SHA256.
+    iterations: int = 1_500_000
     digest = "sha256"
 
     def __init__(self, iterations: int | None = None) -> None:
@@ -182,12 +191,12 @@ class PBKDF2Hasher(PasswordHasher):
         return hmac.compare_digest(derived, expected)
 
     def needs_rehash(self, encoded: str) -> bool:
-        """True when the iterations differ from the configured ones or the salt is too short."""
+        """True for fewer iterations than configured or a short salt; more are kept (never down)."""
         try:
             iterations, salt, _ = self.decode(encoded)
         except (ValueError, binascii.Error):
             return True
-        return iterations != self.iterations or _salt_is_weak(salt)
+        return iterations < self.iterations or _salt_is_weak(salt)
 
     def handles(self, encoded: str) -> bool:
         return encoded.startswith(f"{self.name}$")
@@ -200,6 +209,13 @@ class PBKDF2Hasher(PasswordHasher):
             return
         if self.iterations > iterations:
             self._derive(password, salt, self.iterations - iterations)
+
+
+class PBKDF2SHA1Hasher(PBKDF2Hasher):
+    """PBKDF2-HMAC-SHA1, in Django's default list: `pbkdf2_sha1$...` hashes verify, then upgrade."""
+
+    name = "pbkdf2_sha1"
+    digest = "sha1"
 
 
 class FastTestHasher(PBKDF2Hasher):
@@ -327,7 +343,7 @@ class Argon2Hasher(PasswordHasher):
         return hmac.compare_digest(derived, expected)
 
     def needs_rehash(self, encoded: str) -> bool:
-        """True unless `encoded` is argon2id v19 with exactly the configured costs."""
+        """True unless argon2id v19 with costs at least the configured ones (never down)."""
         try:
             variant, version, memory_cost, time_cost, parallelism, salt, derived = self.decode(
                 encoded
@@ -336,9 +352,10 @@ class Argon2Hasher(PasswordHasher):
             return True
         return (
             (variant, version) != ("argon2id", 19)
-            or (memory_cost, time_cost, parallelism)
-            != (self.memory_cost, self.time_cost, self.parallelism)
-            or len(derived) != self.hash_len
+            or _weaker(
+                (memory_cost, time_cost, len(derived)),
+                (self.memory_cost, self.time_cost, self.hash_len),
+            )
             or _salt_is_weak(salt)
         )
 
@@ -408,7 +425,7 @@ class BCryptHasher(PasswordHasher):
         if algorithm != "bcrypt_sha256" or len(parts) != 4:
             return True
         try:
-            return _positive_int(parts[2]) != self.rounds
+            return _positive_int(parts[2]) < self.rounds  # more rounds are kept (never down)
         except ValueError:
             return True
 
@@ -484,13 +501,13 @@ class ScryptHasher(PasswordHasher):
         return hmac.compare_digest(derived, expected)
 
     def needs_rehash(self, encoded: str) -> bool:
-        """True when n, r or p differ from the configured ones or the salt is too short."""
+        """True when n, r or p are below the configured ones (never down) or the salt is short."""
         try:
             n, salt, r, p, _ = self.decode(encoded)
         except (ValueError, binascii.Error):
             return True
         configured = (self.work_factor, self.block_size, self.parallelism)
-        return (n, r, p) != configured or _salt_is_weak(salt)
+        return _weaker((n, r, p), configured) or _salt_is_weak(salt)
 
     def handles(self, encoded: str) -> bool:
         return encoded.startswith(f"{self.name}$")
@@ -499,6 +516,7 @@ class ScryptHasher(PasswordHasher):
 def _builtin_hashers() -> dict[str, PasswordHasher]:
     hashers: list[PasswordHasher] = [
         PBKDF2Hasher(),
+        PBKDF2SHA1Hasher(),
         Argon2Hasher(),
         BCryptHasher(),
         ScryptHasher(),
