@@ -345,9 +345,7 @@ class Argon2Hasher(PasswordHasher):
     def needs_rehash(self, encoded: str) -> bool:
         """True unless argon2id v19 with costs at least the configured ones (never down)."""
         try:
-            variant, version, memory_cost, time_cost, parallelism, salt, derived = self.decode(
-                encoded
-            )
+            variant, version, memory_cost, time_cost, _lanes, salt, derived = self.decode(encoded)
         except (ValueError, binascii.Error):
             return True
         return (
