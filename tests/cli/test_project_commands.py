@@ -215,7 +215,7 @@ def test_uvicorn_with_several_workers_serves_the_project(tmp_path: Path) -> None
             json={"email": "w@example.com", "password": "Passw0rdOK"},
             timeout=10,
         )
-        assert registered.status_code == 201, registered.text
+        assert registered.status_code == 202, registered.text
         logins = [
             httpx.post(
                 f"{base}/api/v1/auth/login/",
