@@ -15,9 +15,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from tortoise.exceptions import DoesNotExist, IntegrityError, OperationalError
 from tortoise.exceptions import ValidationError as TortoiseValidationError
 
@@ -67,6 +70,32 @@ async def recursion_error(request: Request, exc: Exception) -> JSONResponse:
     if "decoding a JSON" in str(exc):
         return JSONResponse({"detail": "Malformed JSON body: nested too deeply"}, status_code=400)
     return await server_error(request, exc)
+
+
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this request's path (a ViewSet has one route each)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        route_methods = getattr(route, "methods", None)
+        if route_methods and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= route_methods
+    order = {method: index for index, method in enumerate(_METHOD_ORDER)}
+    return sorted(methods, key=lambda method: (order.get(method, len(order)), method))
+
+
+async def http_error(request: Request, exc: Exception) -> Any:
+    """FastAPI's answer to an HTTPException; a 405 lists every allowed method in `Allow`."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 405:
+        allowed = allowed_methods(request)
+        if allowed:
+            exc = StarletteHTTPException(
+                405, exc.detail, headers={**(exc.headers or {}), "Allow": ", ".join(allowed)}
+            )
+    return await http_exception_handler(request, exc)
 
 
 async def does_not_exist(request: Request, exc: Exception) -> JSONResponse:
@@ -209,6 +238,7 @@ async def server_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_exception_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, request_validation_error)
     app.add_exception_handler(ValidationError, pydantic_validation_error)
     app.add_exception_handler(json.JSONDecodeError, malformed_json)

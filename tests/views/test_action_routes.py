@@ -160,3 +160,18 @@ async def test_deeply_nested_json_is_400_under_fastapis_own_routes(recorded) -> 
     )
     assert response.status_code == 400
     assert "detail" in response.json() and "traceback" not in response.json()
+
+
+async def test_405_allow_lists_every_method_of_the_path(client, alice) -> None:
+    """Each ViewSet method is its own route: Allow used to name only the first one's."""
+    post = await make_post(app_database(), alice)
+    expected = {
+        ("DELETE", POSTS): "GET, POST",
+        ("POST", f"{POSTS}{post.id}/"): "GET, PUT, PATCH, DELETE",
+        ("GET", f"{POSTS}{post.id}/publish/"): "POST",
+    }
+    for (method, url), allow in expected.items():
+        response = await client.request(method, url)
+        assert response.status_code == 405, (method, url)
+        assert response.headers["allow"] == allow
+        assert response.json() == {"detail": "Method Not Allowed"}
