@@ -226,3 +226,21 @@ async def test_django_users_log_in_and_are_upgraded_but_never_down(client, app_d
     finally:
         unregister_password_hasher("pbkdf2_sha256")
         set_default_password_hasher("fast_test")
+
+
+async def test_a_password_change_ends_tokens_issued_in_the_same_second(client, app_db) -> None:
+    """Revocation compared whole seconds: a token from the second of the change survived it."""
+    await register(client)
+    for _ in range(3):
+        old = (await login(client)).json()["access_token"]
+        headers = {"Authorization": f"Bearer {old}"}
+        changed = await client.post(
+            f"{AUTH}password/",
+            json={"current_password": STRONG, "new_password": STRONG},
+            headers=headers,
+        )
+        assert changed.status_code == 200
+        assert (await client.get(f"{AUTH}me/", headers=headers)).status_code == 401
+        new = (await login(client)).json()["access_token"]  # right away, same second
+        me = await client.get(f"{AUTH}me/", headers={"Authorization": f"Bearer {new}"})
+        assert me.status_code == 200
