@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
 from core.testing import app_database
@@ -155,3 +157,36 @@ async def test_deeply_nested_json_is_400_on_every_json_endpoint(client, alice, s
         )
         assert response.status_code == 400, (url, response.text[:200])
         assert response.json() == {"detail": "Malformed JSON body: nested too deeply"}
+
+
+async def test_nul_and_lone_surrogates_get_one_answer_on_every_database(client, alice) -> None:
+    """NUL was stored by SQLite and refused by PostgreSQL; now both refuse it up front."""
+    login(client, alice)
+    for body in (
+        '{"title": "a\\u0000b", "slug": "nul", "content": "c"}',
+        '{"title": "t", "slug": "s\\ud800", "content": "c"}',
+    ):
+        response = await client.post(
+            POSTS, content=body, headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 422, body
+        assert response.json()["detail"][0]["type"] == "string_unstorable"
+    assert await Post.objects.using(app_database()).count() == 0
+    for query in ("search=a%00b", "is_published=tr%00ue"):
+        response = await client.get(f"{POSTS}?{query}")
+        assert response.status_code in (400, 422), query
+        assert response.status_code == 400 or "is_published" in response.text
+
+
+async def test_nfc_and_nfd_forms_of_a_unique_string_are_one_value(client, alice) -> None:
+    login(client, alice)
+    nfc, nfd = unicodedata.normalize("NFC", "café"), unicodedata.normalize("NFD", "café")
+    assert nfc != nfd
+    first = await client.post(POSTS, json={"title": "One", "slug": nfd, "content": "c"})
+    assert first.status_code == 201 and first.json()["slug"] == nfc
+    second = await client.post(POSTS, json={"title": "Two", "slug": nfc, "content": "c"})
+    assert second.status_code == 400
+    assert second.json()["detail"][0]["loc"] == ["body", "slug"]
+    rows = await Post.objects.using(app_database()).all()
+    assert [row.slug for row in rows] == [nfc]
+    assert await Post.objects.using(app_database()).filter(slug=nfd).count() == 1

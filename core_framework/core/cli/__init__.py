@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -12,11 +13,19 @@ from core.cli.migrate_commands import MIGRATION_COMMANDS
 from core.cli.project_commands import PROJECT_COMMANDS
 
 
+#: Commands that serve or run project code, where a missing SECRET_KEY matters.
+SIGNING_COMMANDS = frozenset({"run", "shell"})
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="core")
 @click.option("--traceback", is_flag=True, help="Show the full traceback when a command fails.")
-def cli(traceback: bool) -> None:
+@click.pass_context
+def cli(context: click.Context, traceback: bool) -> None:
     """Core Framework: Django-style productivity on FastAPI."""
+    if context.invoked_subcommand not in SIGNING_COMMANDS:
+        # Migrations and scaffolding sign nothing: no "SECRET_KEY is not set" warning there.
+        logging.getLogger("core.config").setLevel(logging.ERROR)
     cwd = os.getcwd()
     if cwd not in sys.path:
         sys.path.insert(0, cwd)  # the project's `src.apps...` and `migrations` packages
