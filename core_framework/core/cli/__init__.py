@@ -12,7 +12,6 @@ from core import __version__
 from core.cli.migrate_commands import MIGRATION_COMMANDS
 from core.cli.project_commands import PROJECT_COMMANDS
 
-
 #: Commands that serve or run project code, where a missing SECRET_KEY matters.
 SIGNING_COMMANDS = frozenset({"run", "shell"})
 
