@@ -110,6 +110,10 @@ class Settings(BaseSettings):
     auth_issuer: str | None = None
     auth_audience: str | None = None
     auth_rotate_refresh_tokens: bool = True
+    #: Password hashes computed at once per process (argon2 holds 100 MiB each), and how many
+    #: more may wait for a turn; beyond that a login or registration is a 503.
+    auth_hashing_concurrency: int = Field(default=4, ge=1)
+    auth_hashing_queue: int = Field(default=64, ge=0)
 
     # OAuth / social login (providers come from OAUTH_<NAME>_* variables; see core.auth.oauth)
     oauth_link_existing_accounts: bool = False

@@ -25,7 +25,7 @@ from tortoise.exceptions import DoesNotExist, IntegrityError, OperationalError
 from tortoise.exceptions import ValidationError as TortoiseValidationError
 
 from core.db.connection import is_connection_error
-from core.exceptions import DatabaseUnavailable
+from core.exceptions import DatabaseUnavailable, HashingBusy
 
 logger = logging.getLogger("core.errors")
 
@@ -96,6 +96,15 @@ async def http_error(request: Request, exc: Exception) -> Any:
                 405, exc.detail, headers={**(exc.headers or {}), "Allow": ", ".join(allowed)}
             )
     return await http_exception_handler(request, exc)
+
+
+async def hashing_busy(request: Request, exc: Exception) -> JSONResponse:
+    """Every password-hashing slot and queue place is taken: come back in a second."""
+    return JSONResponse(
+        {"detail": "Too many password checks at once; try again shortly."},
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )
 
 
 async def does_not_exist(request: Request, exc: Exception) -> JSONResponse:
@@ -251,6 +260,7 @@ def install_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OverflowError, operational_error)  # sqlite3: integer too large
     app.add_exception_handler(UnicodeEncodeError, operational_error)  # sqlite3: lone surrogate
     app.add_exception_handler(DatabaseUnavailable, operational_error)
+    app.add_exception_handler(HashingBusy, hashing_busy)
     app.add_exception_handler(ConnectionError, operational_error)
     app.add_exception_handler(OSError, operational_error)
     app.add_exception_handler(TimeoutError, operational_error)

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import json
+import time
 
+import anyio
+import httpx
+import pytest
+
+from core import AutoRouter, CoreApp, Settings
 from core.auth import (
+    FastTestHasher,
     PBKDF2Hasher,
     configure_auth,
     create_access_token,
@@ -13,8 +20,12 @@ from core.auth import (
     set_default_password_hasher,
     unregister_password_hasher,
 )
+from core.auth.hashers import configure_password_hashing
 from core.config import PUBLIC_SECRETS
+from core.testing import app_client, app_database, database_url_for_tests
+from tests.conftest import TEST_MODELS
 from tests.example_models import User
+from tests.guide_app import AuthViewSet
 
 AUTH = "/api/v1/auth/"
 STRONG = "Str0ngPassword"
@@ -244,3 +255,59 @@ async def test_a_password_change_ends_tokens_issued_in_the_same_second(client, a
         new = (await login(client)).json()["access_token"]  # right away, same second
         me = await client.get(f"{AUTH}me/", headers={"Authorization": f"Bearer {new}"})
         assert me.status_code == 200
+
+
+class SlowHasher(FastTestHasher):
+    """A hasher that takes 0.3 s, so concurrent logins pile up."""
+
+    name = "slow_test"
+
+    def hash(self, password: str) -> str:
+        time.sleep(0.3)
+        return super().hash(password)
+
+    def verify(self, password: str, encoded: str) -> bool:
+        time.sleep(0.3)
+        return super().verify(password, encoded)
+
+
+@pytest.mark.db
+async def test_concurrent_hashing_is_bounded_and_a_full_queue_is_503() -> None:
+    """Nothing bounded hashing: argon2 could hold 100 MiB per concurrent login.
+
+    Without ATOMIC_REQUESTS, so that SQLite's one write transaction at a time does not
+    serialize the logins before they reach the hasher.
+    """
+    auth_router = AutoRouter(prefix="/api/v1/auth")
+    auth_router.register("", AuthViewSet, basename="auth")
+    app = CoreApp(
+        title="t",
+        routers=[auth_router],
+        database_url=database_url_for_tests(),
+        models=TEST_MODELS,
+        settings=Settings(secret_key="k" * 50, atomic_requests=False),
+    )
+    register_password_hasher(SlowHasher())
+    set_default_password_hasher("slow_test")
+    configure_password_hashing(concurrency=1, queue=1)
+    try:
+        async with app_client(app) as client:
+            await User.create_user("new@example.com", STRONG, db=app_database())
+            responses: list[httpx.Response] = []
+
+            async def attempt() -> None:
+                responses.append(await login(client))
+
+            async with anyio.create_task_group() as group:
+                for _ in range(5):
+                    group.start_soon(attempt)
+            statuses = sorted(response.status_code for response in responses)
+            assert statuses == [200, 200, 503, 503, 503]
+            busy = next(response for response in responses if response.status_code == 503)
+            assert busy.headers["retry-after"] == "1"
+            assert "try again" in busy.json()["detail"]
+            assert (await login(client)).status_code == 200  # recovers once the queue drains
+    finally:
+        configure_password_hashing()
+        unregister_password_hasher("slow_test")
+        set_default_password_hasher("fast_test")

@@ -18,11 +18,16 @@ import math
 import re
 import secrets
 import string
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
-from typing import ClassVar, TypeGuard
+from typing import Any, ClassVar, TypeGuard, TypeVar
 
 from core.config import allow_password_hasher, get_settings
-from core.exceptions import ImproperlyConfigured
+from core.exceptions import HashingBusy, ImproperlyConfigured
+
+T = TypeVar("T")
 
 __all__ = [
     "UNUSABLE_PASSWORD_PREFIX",
@@ -37,6 +42,7 @@ __all__ = [
     "amake_password",
     "arun_dummy_hash",
     "check_password",
+    "configure_password_hashing",
     "get_password_hasher",
     "identify_hasher",
     "is_password_usable",
@@ -655,16 +661,68 @@ def check_password(password: str | None, encoded: str | None) -> tuple[bool, boo
         return True, True
 
 
+class HashingPool:
+    """Runs password hashing on at most `concurrency` threads, with at most `queue` waiting.
+
+    Unbounded, every login could start a hash at once (argon2: 100 MiB each); a full queue
+    raises `HashingBusy` (a 503 with Retry-After) instead of letting work pile up.
+    """
+
+    def __init__(self, concurrency: int, queue: int) -> None:
+        self.concurrency = concurrency
+        self.queue = queue
+        self.executor = ThreadPoolExecutor(concurrency, thread_name_prefix="core-password-hash")
+        self.pending = 0
+        self._lock = threading.Lock()
+
+    async def run(self, function: Callable[..., T], *args: Any) -> T:
+        with self._lock:
+            if self.pending >= self.concurrency + self.queue:
+                raise HashingBusy("Too many password checks at once; try again shortly.")
+            self.pending += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.executor, function, *args)
+        finally:
+            with self._lock:
+                self.pending -= 1
+
+
+_pool: HashingPool | None = None
+
+
+def configure_password_hashing(concurrency: int | None = None, queue: int | None = None) -> None:
+    """Size the hashing pool (default: AUTH_HASHING_CONCURRENCY and AUTH_HASHING_QUEUE)."""
+    global _pool
+    settings = get_settings()
+    old, _pool = (
+        _pool,
+        HashingPool(
+            concurrency or settings.auth_hashing_concurrency,
+            settings.auth_hashing_queue if queue is None else queue,
+        ),
+    )
+    if old is not None:
+        old.executor.shutdown(wait=False)
+
+
+def hashing_pool() -> HashingPool:
+    """The pool async hashing runs on, made from the settings on first use."""
+    if _pool is None:
+        configure_password_hashing()
+    assert _pool is not None
+    return _pool
+
+
 async def amake_password(password: str | None, hasher: str | None = None) -> str:
-    """`make_password` in a worker thread, so hashing never blocks the event loop."""
-    return await asyncio.to_thread(make_password, password, hasher)
+    """`make_password` on the hashing pool, so hashing never blocks the event loop."""
+    return await hashing_pool().run(make_password, password, hasher)
 
 
 async def acheck_password(password: str | None, encoded: str | None) -> tuple[bool, bool]:
-    """`check_password` in a worker thread, so verifying never blocks the event loop."""
-    return await asyncio.to_thread(check_password, password, encoded)
+    """`check_password` on the hashing pool, so verifying never blocks the event loop."""
+    return await hashing_pool().run(check_password, password, encoded)
 
 
 async def arun_dummy_hash(password: str) -> None:
-    """`run_dummy_hash` in a worker thread, for "no such user" paths in async code."""
-    await asyncio.to_thread(run_dummy_hash, password)
+    """`run_dummy_hash` on the hashing pool, for "no such user" paths in async code."""
+    await hashing_pool().run(run_dummy_hash, password)
