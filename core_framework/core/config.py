@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     models: Annotated[list[str] | None, NoDecode] = None
     user_model: str | None = None
     atomic_requests: bool = True
+    #: PostgreSQL: a request's statement, or its wait for a lock, ends after this many
+    #: milliseconds with a 503 and Retry-After (0: never). Migrations are not limited.
+    database_statement_timeout_ms: int = Field(default=30_000, ge=0)
+    database_lock_timeout_ms: int = Field(default=10_000, ge=0)
 
     # API
     api_prefix: str = "/api/v1"

@@ -223,10 +223,38 @@ def database_unavailable_response() -> JSONResponse:
     )
 
 
+def _is_timeout(exc: BaseException) -> bool:
+    """PostgreSQL ended the statement: `statement_timeout` or `lock_timeout` passed."""
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover
+        return False
+    timeouts = (asyncpg.exceptions.QueryCanceledError, asyncpg.exceptions.LockNotAvailableError)
+    current: BaseException | None = exc
+    for _ in range(5):
+        if current is None:
+            return False
+        if isinstance(current, timeouts):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def database_timeout_response(request: Request, exc: BaseException) -> JSONResponse:
+    logger.warning("database timeout on %s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse(
+        {"detail": "The database is busy: the request took too long. Try again shortly."},
+        status_code=503,
+        headers={"Retry-After": "2"},
+    )
+
+
 async def operational_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, DatabaseUnavailable) or is_connection_error(exc):
         logger.error("database unavailable: %s", exc)
         return database_unavailable_response()
+    if _is_timeout(exc):
+        return database_timeout_response(request, exc)
     if _is_data_error(exc):
         return JSONResponse(
             {"detail": "A value cannot be stored: out of range or invalid for its field."},
@@ -239,6 +267,8 @@ async def server_error(request: Request, exc: Exception) -> JSONResponse:
     if is_connection_error(exc):
         logger.error("database unavailable: %s", exc)
         return database_unavailable_response()
+    if _is_timeout(exc):
+        return database_timeout_response(request, exc)
     logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     body: dict[str, Any] = {"detail": "Internal Server Error"}
     if request.app.debug:
