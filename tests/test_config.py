@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+import core.config
 from core import Settings
-from core.config import INSECURE_SECRET_KEY, get_settings, set_settings
+from core.config import INSECURE_SECRET_KEY, PUBLIC_SECRETS, get_settings, set_settings
 from core.exceptions import ImproperlyConfigured
 from core.testing import reset_framework_state
 
@@ -147,3 +152,93 @@ def test_get_settings_reads_once_and_set_settings_replaces() -> None:
         assert get_settings() is custom
     finally:
         set_settings(None)
+
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+_SHIPPED_SECRET = re.compile(r"""SECRET_KEY=([^\s<{]+)|secret_key=["']([^"'{]+)["']""")
+
+
+def shipped_secrets() -> set[str]:
+    """Every literal secret in the docs and the `core init` templates."""
+    sources = [*(REPOSITORY / "docs").rglob("*.md"), REPOSITORY / "README.md"]
+    sources += (REPOSITORY / "core_framework/core/cli/templates").rglob("*-tpl")
+    found = set()
+    for source in sources:
+        for match in _SHIPPED_SECRET.finditer(source.read_text()):
+            found.add(match.group(1) or match.group(2))
+    return found
+
+
+def refusal(**values: object) -> str:
+    with pytest.raises(ImproperlyConfigured) as refused:
+        Settings(**values)
+    message = str(refused.value)
+    assert "\n" not in message
+    return message
+
+
+def test_production_refuses_every_secret_the_docs_and_templates_ship() -> None:
+    """The template's own `.env.example` secret signed a token accepted as the superuser."""
+    secrets_found = shipped_secrets()
+    assert "change-me-to-a-long-random-string" in secrets_found  # the scan sees the template
+    for secret in secrets_found | PUBLIC_SECRETS:
+        assert "SECRET_KEY" in refusal(environment="production", secret_key=secret), secret
+    for secret in ("change-me-please-0123456789abcdefghij", "CHANGE-ME" + "x" * 40):
+        assert "SECRET_KEY" in refusal(environment="production", secret_key=secret)
+    assert "SECRET_KEY" in refusal(environment="production", secret_key="k" * 31)
+    assert Settings(environment="production", secret_key="k" * 32).is_production
+
+
+def test_production_refuses_debug() -> None:
+    message = refusal(environment="production", secret_key="k" * 50, debug=True)
+    assert message.startswith("DEBUG=true")
+    assert not Settings(environment="staging", secret_key="k" * 50, debug=True).is_production
+
+
+@pytest.mark.parametrize("environment", ["development", "testing", "production"])
+def test_an_unknown_password_hasher_is_refused_everywhere(environment: str) -> None:
+    """It let the app start, then every login was a 500."""
+    message = refusal(environment=environment, secret_key="k" * 50, auth_password_hasher="md5")
+    assert message.startswith("AUTH_PASSWORD_HASHER='md5'")
+    for name in ("pbkdf2_sha256", "argon2", "bcrypt", "bcrypt_sha256", "scrypt"):
+        assert Settings(environment=environment, secret_key="k" * 50, auth_password_hasher=name)
+    assert "test suites" in refusal(
+        environment="production", secret_key="k" * 50, auth_password_hasher="fast_test"
+    )
+
+
+def test_a_registered_hasher_may_be_named() -> None:
+    from core.auth import PBKDF2Hasher, register_password_hasher, unregister_password_hasher
+
+    class Mine(PBKDF2Hasher):
+        name = "mine_sha256"
+
+    with pytest.raises(ImproperlyConfigured):
+        Settings(auth_password_hasher="mine_sha256")
+    register_password_hasher(Mine())
+    try:
+        assert Settings(auth_password_hasher="mine_sha256").auth_password_hasher == "mine_sha256"
+    finally:
+        unregister_password_hasher("mine_sha256")
+
+
+def test_without_a_secret_key_a_random_key_per_process_and_one_warning(monkeypatch, caplog) -> None:
+    """A public default key let anyone forge an admin token outside production."""
+    monkeypatch.setattr(core.config, "_process_secret_key", None)
+    with caplog.at_level(logging.WARNING, logger="core.config"):
+        first, second = Settings(), Settings(environment="testing")
+    assert first.secret_key == second.secret_key  # one key for the whole process
+    assert len(first.secret_key) >= 50 and first.secret_key not in PUBLIC_SECRETS
+    warnings = [r for r in caplog.records if "SECRET_KEY is not set" in r.getMessage()]
+    assert len(warnings) == 1
+    assert Settings(secret_key="explicit-" + "k" * 40).secret_key == "explicit-" + "k" * 40
+    assert "SECRET_KEY" in refusal(environment="production")
+
+    script = "from core import Settings; print(Settings().secret_key)"
+    keys = {
+        subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, check=True
+        ).stdout
+        for _ in range(2)
+    }
+    assert len(keys) == 2  # a restart makes a new key: nothing public, nothing shared

@@ -18,7 +18,7 @@ from core.db import start_database, stop_database
 from core.docs import install_local_docs
 from core.errors import install_exception_handlers
 from core.exceptions import ImproperlyConfigured
-from core.middleware import BodySizeLimitMiddleware
+from core.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from core.routing import include_flat
 from core.throttling.throttles import check_throttle_configuration
 
@@ -73,11 +73,13 @@ class CoreApp(FastAPI):
         self.state.settings = self.settings
         install_exception_handlers(self)
         self.add_middleware(BodySizeLimitMiddleware, max_body_size=self.settings.max_body_size)
+        self.add_middleware(SecurityHeadersMiddleware, hsts=self.settings.is_production)
         if self.settings.cors_origins:
             self.add_middleware(
                 CORSMiddleware,
                 allow_origins=self.settings.cors_origins,
-                allow_credentials=True,
+                # Never with "*": every site could then make credentialed requests.
+                allow_credentials="*" not in self.settings.cors_origins,
                 allow_methods=["*"],
                 allow_headers=["*"],
             )

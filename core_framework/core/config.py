@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,23 +15,61 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.exceptions import ImproperlyConfigured
 
-#: The development secret used when SECRET_KEY is unset; refused in production.
+#: The development secret older releases used when SECRET_KEY was unset; refused in production.
 INSECURE_SECRET_KEY = "insecure-development-key-change-me"  # noqa: S105
-_KNOWN_PLACEHOLDER_SECRETS = frozenset(
-    {"", INSECURE_SECRET_KEY, "your-secret-key-here", "your-secret-key", "change-me", "secret"}
+#: Secrets that are public: placeholders, and every example the templates and docs ever shipped.
+PUBLIC_SECRETS = frozenset(
+    {
+        "",
+        INSECURE_SECRET_KEY,
+        "your-secret-key-here",
+        "your-secret-key",
+        "change-me",
+        "secret",
+        "change-me-to-a-long-random-string",  # core init's .env.example
+        "dev-only-0a8f3c0d5b2e4f6a9c1d7e3b5a2f8c4d",  # docs/guide/configuration.md
+        "a-long-random-secret-from-the-environment-0123456789",  # docs/guide/authentication.md
+        "k7Qx2mVb9rT4wYz8pLc3nF6hJ1dS5aGe0uIo",  # docs/guide/deployment.md (older release)
+    }
 )
 _MIN_PRODUCTION_SECRET_LENGTH = 32
+#: Password hashers built into core.auth (their names and aliases); others must be registered.
+BUILTIN_PASSWORD_HASHERS = frozenset(
+    {"pbkdf2_sha256", "pbkdf2_sha1", "argon2", "bcrypt", "bcrypt_sha256", "scrypt", "fast_test"}
+)
+_registered_password_hashers: set[str] = set()
+_process_secret_key: str | None = None
+
+logger = logging.getLogger("core.config")
+
+
+def allow_password_hasher(name: str) -> None:
+    """Accept `name` for AUTH_PASSWORD_HASHER (`register_password_hasher` calls this)."""
+    _registered_password_hashers.add(name)
+
+
+def _development_secret_key() -> str:
+    """A random key for this process only, with one warning: tokens die with the process."""
+    global _process_secret_key
+    if _process_secret_key is None:
+        _process_secret_key = secrets.token_urlsafe(50)
+        logger.warning(
+            "SECRET_KEY is not set: using a random key for this process only, so tokens stop "
+            "working on restart and differ between workers; set SECRET_KEY in .env"
+        )
+    return _process_secret_key
 
 
 def check_production_secret(secret_key: str) -> None:
-    """Refuse an empty, placeholder or short secret: the one check, for settings and auth alike."""
-    if secret_key.strip() in _KNOWN_PLACEHOLDER_SECRETS:
+    """Refuse a public, placeholder or short secret: the one check, for settings and auth alike."""
+    secret = secret_key.strip()
+    if secret in PUBLIC_SECRETS or secret.lower().startswith("change-me"):
         raise ImproperlyConfigured(
-            "SECRET_KEY is empty or a placeholder; set it to a long random value "
-            "before running with ENVIRONMENT=production "
+            "SECRET_KEY is empty, a placeholder or an example published in the docs; "
+            "set it to a long random value before running with ENVIRONMENT=production "
             '(python -c "import secrets; print(secrets.token_urlsafe(50))")'
         )
-    if len(secret_key) < _MIN_PRODUCTION_SECRET_LENGTH:
+    if len(secret) < _MIN_PRODUCTION_SECRET_LENGTH:
         raise ImproperlyConfigured(
             f"SECRET_KEY is too short for production: use at least "
             f"{_MIN_PRODUCTION_SECRET_LENGTH} random characters"
@@ -67,7 +107,8 @@ class Settings(BaseSettings):
     app_version: str = "0.1.0"
     environment: Environment = "development"
     debug: bool = False
-    secret_key: str = Field(default=INSECURE_SECRET_KEY, repr=False)
+    #: Empty: in production an error, elsewhere a random key per process (see `_check_safety`).
+    secret_key: str = Field(default="", repr=False)
 
     # Database
     database_url: str = "sqlite+aiosqlite:///./app.db"
@@ -75,6 +116,10 @@ class Settings(BaseSettings):
     models: Annotated[list[str] | None, NoDecode] = None
     user_model: str | None = None
     atomic_requests: bool = True
+    #: PostgreSQL: a request's statement, or its wait for a lock, ends after this many
+    #: milliseconds with a 503 and Retry-After (0: never). Migrations are not limited.
+    database_statement_timeout_ms: int = Field(default=30_000, ge=0)
+    database_lock_timeout_ms: int = Field(default=10_000, ge=0)
 
     # API
     api_prefix: str = "/api/v1"
@@ -90,6 +135,10 @@ class Settings(BaseSettings):
     auth_issuer: str | None = None
     auth_audience: str | None = None
     auth_rotate_refresh_tokens: bool = True
+    #: Password hashes computed at once per process (argon2 holds 100 MiB each), and how many
+    #: more may wait for a turn; beyond that a login or registration is a 503.
+    auth_hashing_concurrency: int = Field(default=4, ge=1)
+    auth_hashing_queue: int = Field(default=64, ge=0)
 
     # OAuth / social login (providers come from OAUTH_<NAME>_* variables; see core.auth.oauth)
     oauth_link_existing_accounts: bool = False
@@ -119,10 +168,34 @@ class Settings(BaseSettings):
         classmethod(lambda cls, v: _split_comma_list(v))
     )
 
+    @field_validator("auth_password_hasher")
+    @classmethod
+    def _known_password_hasher(cls, name: str) -> str:
+        if name not in BUILTIN_PASSWORD_HASHERS and name not in _registered_password_hashers:
+            known = ", ".join(sorted(BUILTIN_PASSWORD_HASHERS - {"fast_test"}))
+            raise ImproperlyConfigured(
+                f"AUTH_PASSWORD_HASHER={name!r} is not a password hasher: use one of {known}, "
+                "or register_password_hasher() yours before the settings are loaded"
+            )
+        return name
+
     @model_validator(mode="after")
-    def _refuse_insecure_production(self) -> Settings:
+    def _check_safety(self) -> Settings:
+        """Refuse unsafe production settings; outside production, no key means a random one."""
         if self.is_production:
             check_production_secret(self.secret_key)
+            if self.debug:
+                raise ImproperlyConfigured(
+                    "DEBUG=true is refused with ENVIRONMENT=production: server errors would "
+                    "show tracebacks to clients; set DEBUG=false"
+                )
+            if self.auth_password_hasher == "fast_test":  # noqa: S105 - a hasher name
+                raise ImproperlyConfigured(
+                    "AUTH_PASSWORD_HASHER='fast_test' is for test suites only; "
+                    "use pbkdf2_sha256, argon2, bcrypt or scrypt in production"
+                )
+        elif not self.secret_key:
+            self.secret_key = _development_secret_key()
         return self
 
     @property

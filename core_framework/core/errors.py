@@ -15,15 +15,18 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from tortoise.exceptions import DoesNotExist, IntegrityError, OperationalError
 from tortoise.exceptions import ValidationError as TortoiseValidationError
 
 from core.db import mysql_errors
 from core.db.connection import is_connection_error
-from core.exceptions import DatabaseUnavailable
+from core.exceptions import DatabaseUnavailable, HashingBusy
 
 logger = logging.getLogger("core.errors")
 
@@ -61,6 +64,48 @@ async def pydantic_validation_error(request: Request, exc: Exception) -> JSONRes
 async def malformed_json(request: Request, exc: Exception) -> JSONResponse:
     """`await request.json()` in a handler met a body that is not JSON (or not UTF-8)."""
     return JSONResponse({"detail": f"Malformed JSON body: {exc}"}, status_code=400)
+
+
+async def recursion_error(request: Request, exc: Exception) -> JSONResponse:
+    """`await request.json()` in a handler met `[[[[...` nested too deeply: a 400, not a 500."""
+    if "decoding a JSON" in str(exc):
+        return JSONResponse({"detail": "Malformed JSON body: nested too deeply"}, status_code=400)
+    return await server_error(request, exc)
+
+
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this request's path (a ViewSet has one route each)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        route_methods = getattr(route, "methods", None)
+        if route_methods and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= route_methods
+    order = {method: index for index, method in enumerate(_METHOD_ORDER)}
+    return sorted(methods, key=lambda method: (order.get(method, len(order)), method))
+
+
+async def http_error(request: Request, exc: Exception) -> Any:
+    """FastAPI's answer to an HTTPException; a 405 lists every allowed method in `Allow`."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 405:
+        allowed = allowed_methods(request)
+        if allowed:
+            exc = StarletteHTTPException(
+                405, exc.detail, headers={**(exc.headers or {}), "Allow": ", ".join(allowed)}
+            )
+    return await http_exception_handler(request, exc)
+
+
+async def hashing_busy(request: Request, exc: Exception) -> JSONResponse:
+    """Every password-hashing slot and queue place is taken: come back in a second."""
+    return JSONResponse(
+        {"detail": "Too many password checks at once; try again shortly."},
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )
 
 
 async def does_not_exist(request: Request, exc: Exception) -> JSONResponse:
@@ -219,10 +264,38 @@ def database_unavailable_response() -> JSONResponse:
     )
 
 
+def _is_timeout(exc: BaseException) -> bool:
+    """PostgreSQL ended the statement: `statement_timeout` or `lock_timeout` passed."""
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover
+        return False
+    timeouts = (asyncpg.exceptions.QueryCanceledError, asyncpg.exceptions.LockNotAvailableError)
+    current: BaseException | None = exc
+    for _ in range(5):
+        if current is None:
+            return False
+        if isinstance(current, timeouts):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def database_timeout_response(request: Request, exc: BaseException) -> JSONResponse:
+    logger.warning("database timeout on %s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse(
+        {"detail": "The database is busy: the request took too long. Try again shortly."},
+        status_code=503,
+        headers={"Retry-After": "2"},
+    )
+
+
 async def operational_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, DatabaseUnavailable) or is_connection_error(exc):
         logger.error("database unavailable: %s", exc)
         return database_unavailable_response()
+    if _is_timeout(exc):
+        return database_timeout_response(request, exc)
     if _is_data_error(exc):
         return JSONResponse({"detail": data_error_detail(exc)}, status_code=400)
     if mysql_errors.is_retryable(exc):
@@ -240,6 +313,8 @@ async def server_error(request: Request, exc: Exception) -> JSONResponse:
     if is_connection_error(exc):
         logger.error("database unavailable: %s", exc)
         return database_unavailable_response()
+    if _is_timeout(exc):
+        return database_timeout_response(request, exc)
     logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     body: dict[str, Any] = {"detail": "Internal Server Error"}
     if request.app.debug:
@@ -248,10 +323,12 @@ async def server_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_exception_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, request_validation_error)
     app.add_exception_handler(ValidationError, pydantic_validation_error)
     app.add_exception_handler(json.JSONDecodeError, malformed_json)
     app.add_exception_handler(UnicodeDecodeError, malformed_json)
+    app.add_exception_handler(RecursionError, recursion_error)
     app.add_exception_handler(DoesNotExist, does_not_exist)
     app.add_exception_handler(IntegrityError, integrity_error)
     app.add_exception_handler(TortoiseValidationError, model_validation_error)
@@ -259,6 +336,7 @@ def install_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OverflowError, operational_error)  # sqlite3: integer too large
     app.add_exception_handler(UnicodeEncodeError, operational_error)  # sqlite3: lone surrogate
     app.add_exception_handler(DatabaseUnavailable, operational_error)
+    app.add_exception_handler(HashingBusy, hashing_busy)
     app.add_exception_handler(ConnectionError, operational_error)
     app.add_exception_handler(OSError, operational_error)
     app.add_exception_handler(TimeoutError, operational_error)

@@ -9,3 +9,7 @@ class ImproperlyConfigured(RuntimeError):
 
 class DatabaseUnavailable(RuntimeError):
     """The database cannot be reached; the message names host and database, never the password."""
+
+
+class HashingBusy(RuntimeError):
+    """Too many password hashes are running and waiting: answered with a 503 and Retry-After."""

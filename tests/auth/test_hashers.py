@@ -19,6 +19,7 @@ from core.auth import (
     FastTestHasher,
     PasswordHasher,
     PBKDF2Hasher,
+    PBKDF2SHA1Hasher,
     ScryptHasher,
     acheck_password,
     amake_password,
@@ -93,10 +94,10 @@ def cheap() -> None:
 
 
 def test_pbkdf2_matches_djangos_published_vector_at_real_cost() -> None:
-    assert PBKDF2Hasher.iterations == 1_200_000
+    assert PBKDF2Hasher.iterations == 1_500_000  # Django 6.1's count (6.0: 1,200,000)
     raw = hashlib.pbkdf2_hmac("sha256", "lètmein".encode(), b"seasalt", 1_200_000)
     assert DJANGO_PBKDF2.endswith("$" + base64.b64encode(raw).decode())
-    assert PBKDF2Hasher().encode("lètmein", "seasalt") == DJANGO_PBKDF2
+    assert PBKDF2Hasher().encode("lètmein", "seasalt", iterations=1_200_000) == DJANGO_PBKDF2
     # Valid, and upgraded on login: "seasalt" has less entropy than Django's 22-character salts.
     assert check_password("lètmein", DJANGO_PBKDF2) == (True, True)
 
@@ -262,7 +263,7 @@ def test_unregister_restores_builtins() -> None:
     register_password_hasher(PBKDF2Hasher(iterations=10))
     unregister_password_hasher("pbkdf2_sha256")
     restored = get_password_hasher("pbkdf2_sha256")
-    assert isinstance(restored, PBKDF2Hasher) and restored.iterations == 1_200_000
+    assert isinstance(restored, PBKDF2Hasher) and restored.iterations == 1_500_000
     register_password_hasher(CustomHasher())
     unregister_password_hasher("custom_sha512")
     with pytest.raises(ImproperlyConfigured):
@@ -299,7 +300,7 @@ def test_changed_default_algorithm_asks_for_an_upgrade(cheap: None) -> None:
         (Argon2Hasher(time_cost=1, memory_cost=64, parallelism=1), Argon2Hasher(memory_cost=72)),
         (BCryptHasher(rounds=4), BCryptHasher(rounds=5)),
         (ScryptHasher(work_factor=2**8), ScryptHasher(work_factor=2**9)),
-        (ScryptHasher(work_factor=2**8), ScryptHasher(work_factor=2**8, block_size=4)),
+        (ScryptHasher(work_factor=2**8), ScryptHasher(work_factor=2**8, block_size=16)),
     ],
 )
 def test_changed_parameters_ask_for_an_upgrade(old: PasswordHasher, new: PasswordHasher) -> None:
@@ -376,6 +377,16 @@ def test_malformed_or_unknown_hashes_never_raise(cheap: None, encoded: str | Non
 
 def test_surrogate_password_is_a_mismatch(cheap: None) -> None:
     assert check_password("\udcff", VALID_CHEAP) == (False, False)
+
+
+def test_surrogate_password_costs_a_full_hash_and_never_raises() -> None:
+    """Unknown accounts hash the password once: a lone surrogate made that a 500."""
+    counting = register_password_hasher(Counting())
+    assert isinstance(counting, Counting)
+    run_dummy_hash("\ud800")
+    assert check_password("\ud800", None) == (False, False)
+    assert check_password("\ud800", counting.hash("lètmein")) == (False, False)
+    assert (counting.hashes, counting.verifies) == (3, 1)
 
 
 def test_unusable_passwords() -> None:
@@ -532,3 +543,61 @@ async def test_async_variants_run_off_the_event_loop() -> None:
     assert await acheck_password("wrong", encoded) == (False, False)
     assert len(recording.threads) == 3
     assert threading.get_ident() not in recording.threads
+
+
+# --- Django interop and never hashing down ------------------------------------------------------
+
+#: Made by Django 5.2's own hashers (the formats are unchanged in 6.x) for "lètmein", at low cost.
+DJANGO_DEFAULT_LIST_HASHES = {
+    "pbkdf2_sha1": "pbkdf2_sha1$1000$qQrZbYkoK2NivNh0OU4liZ$5VD3caUIyUh9ZLCXrbNtyv1dPmw=",
+    "argon2": (
+        "argon2$argon2id$v=19$m=1024,t=1,p=1$SWJCUE9pMEdIUEx4Z2ZnOHlQRTFoVA"
+        "$7KBztZ2+EyNyFOUue7DNsRVsNUu2oR+xcbmLMkj9JKc"
+    ),
+    "bcrypt_sha256": "bcrypt_sha256$$2b$04$pTMJzIRLEWsmj/5MiPLyh.dWs2nNI/i5JBsh.TWR7fD29D5v43yDG",
+    "scrypt": (
+        "scrypt$1024$yFgEEj4ZP6oSt9Yj2WUc4Y$8$5$EU++kUeulufyuf3mL39EPd+emP41mFGXQ30xaaqlKf3S65yGwf"
+        "8ypmKCt/w4jXTQeYRw/CxLywzavQMAtV+O7g=="
+    ),
+    "pbkdf2_sha256": "pbkdf2_sha256$2000$Tsn0gVgtphtpQaEZCzpTRN$wKHfb9XJoiaYJ1liDTJT7YwdGABe54KNWV/D1QqlwCg=",
+}
+
+
+@pytest.mark.parametrize("algorithm", ["pbkdf2_sha1", "argon2", "bcrypt_sha256", "scrypt"])
+def test_every_hasher_in_djangos_default_list_verifies_and_upgrades(
+    cheap: None, algorithm: str
+) -> None:
+    """`pbkdf2_sha1` (in Django's PASSWORD_HASHERS) never verified before."""
+    encoded = DJANGO_DEFAULT_LIST_HASHES[algorithm]
+    assert check_password("lètmein", encoded) == (True, True)
+    assert check_password("letmein", encoded) == (False, False)
+
+
+def test_pbkdf2_sha1_matches_an_independent_computation() -> None:
+    raw = hashlib.pbkdf2_hmac("sha1", "lètmein".encode(), b"qQrZbYkoK2NivNh0OU4liZ", 1000)
+    assert DJANGO_DEFAULT_LIST_HASHES["pbkdf2_sha1"].endswith(base64.b64encode(raw).decode())
+    assert (
+        PBKDF2SHA1Hasher().encode("lètmein", "qQrZbYkoK2NivNh0OU4liZ", 1000)
+        == (DJANGO_DEFAULT_LIST_HASHES["pbkdf2_sha1"])
+    )
+
+
+def test_a_stronger_stored_hash_is_never_rehashed_down() -> None:
+    """A Django 6.1 user (1,500,000 iterations) was re-hashed to 1,200,000 at first login."""
+    register_password_hasher(PBKDF2Hasher(iterations=1000))
+    set_default_password_hasher("pbkdf2_sha256")
+    stronger = DJANGO_DEFAULT_LIST_HASHES["pbkdf2_sha256"]  # 2000 iterations, Django's salt
+    assert check_password("lètmein", stronger) == (True, False)
+    weaker = PBKDF2Hasher(iterations=500).encode("lètmein", SALT22)
+    assert check_password("lètmein", weaker) == (True, True)
+
+    for old, new in [
+        (Argon2Hasher(time_cost=2, memory_cost=128, parallelism=1), Argon2Hasher(time_cost=1)),
+        (BCryptHasher(rounds=5), BCryptHasher(rounds=4)),
+        (ScryptHasher(work_factor=2**9), ScryptHasher(work_factor=2**8)),
+    ]:
+        register_password_hasher(old)
+        encoded = old.hash("lètmein")
+        assert new.needs_rehash(encoded) is False, type(old).__name__
+    mixed = Argon2Hasher(time_cost=1, memory_cost=256, parallelism=1).hash("lètmein")
+    assert Argon2Hasher(time_cost=2, memory_cost=128).needs_rehash(mixed) is False

@@ -381,3 +381,16 @@ async def test_the_guides_custom_user_model() -> None:
         assert found is not None and found.id == user.id and found.phone == "+1234567890"
         assert "password_hash" not in found.to_dict()
         assert make_password("x").startswith("fast_test$")
+
+
+@pytest.mark.parametrize("password", ["\ud800", "Str0ng\udfffPassword", "\x00"])
+async def test_authenticate_costs_one_hash_for_known_and_unknown_emails_whatever_the_password(
+    db, counting_hasher: CountingHasher, password: str
+) -> None:
+    """A password no encoder accepts used to fail only on the dummy hash (unknown email)."""
+    await User.create_user("known@example.com", "Password1", db=db)
+    counting_hasher.calls = 0
+    assert await User.authenticate("known@example.com", password, db) is None
+    assert counting_hasher.calls == 1
+    assert await User.authenticate("unknown@example.com", password, db) is None
+    assert counting_hasher.calls == 2

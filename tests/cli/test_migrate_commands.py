@@ -352,3 +352,32 @@ def test_a_renamed_field_keeps_its_data_and_rolls_back(project: ProjectDir) -> N
     project.core("migrate", "--rollback")
     assert "body" in project.columns("reviews") and "text" not in project.columns("reviews")
     assert project.sql("SELECT body FROM reviews") == [{"body": "Bright"}]
+
+
+@pytest.mark.db
+def test_check_and_migrate_notice_edited_or_missing_applied_migrations(
+    project: ProjectDir,
+) -> None:
+    """An applied migration edited or deleted afterwards went unnoticed."""
+    project.core("makemigrations", "--name", "initial")
+    project.core("migrate")
+    project.write_models(shop_extra=SHOP_CHANGE)
+    project.core("makemigrations", "--name", "add_sku")
+    project.core("migrate")
+    assert "No issues" in project.core("check").stdout
+
+    first = project.root / "migrations" / "0001_initial.py"
+    original = first.read_text()
+    first.write_text(original + "\n# edited by hand\n")
+    edited = project.core("check", ok=False)
+    assert edited.returncode == 1
+    assert "0001_initial: edited after it was applied" in edited.stdout
+    warned = project.core("migrate")
+    assert "Warning: 0001_initial: edited after it was applied" in warned.stderr
+
+    first.write_text(original)  # restored: all clear again
+    assert "No issues" in project.core("check").stdout
+
+    (project.root / "migrations" / "0002_add_sku.py").unlink()
+    missing = project.core("check", ok=False)
+    assert "0002_add_sku: applied, but its file is missing" in missing.stdout

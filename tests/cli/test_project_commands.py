@@ -91,7 +91,11 @@ def test_init_writes_the_guides_project_structure(tmp_path: Path) -> None:
     env = (root / ".env").read_text()
     secret = next(line for line in env.splitlines() if line.startswith("SECRET_KEY="))
     assert len(secret.split("=", 1)[1]) >= 50
-    assert "change-me" in (root / ".env.example").read_text()
+    example = (root / ".env.example").read_text()
+    assert "change-me" in example
+    assert "DEBUG=false" in example.splitlines() and "DEBUG=false" in env.splitlines()
+    assert "ENVIRONMENT=production" in example.splitlines()
+    assert "Development differs" in example
     assert "SECRET_KEY=" + secret.split("=", 1)[1] not in (root / ".env.example").read_text()
     assert 'name = "my-project"' in (root / "pyproject.toml").read_text()
     assert "core-framework" in (root / "pyproject.toml").read_text()
@@ -229,7 +233,7 @@ def test_uvicorn_with_several_workers_serves_the_project(tmp_path: Path) -> None
             json={"email": "w@example.com", "password": "Passw0rdOK"},
             timeout=10,
         )
-        assert registered.status_code == 201, registered.text
+        assert registered.status_code == 202, registered.text
         logins = [
             httpx.post(
                 f"{base}/api/v1/auth/login/",

@@ -146,3 +146,32 @@ def test_nested_autorouters_are_copied_flat_and_reversible() -> None:
     )
     with pytest.raises(RuntimeError, match="register its ViewSets and routes before including"):
         posts_router.register("again", PostViewSet, basename="again")
+
+
+async def test_deeply_nested_json_is_400_under_fastapis_own_routes(recorded) -> None:
+    """Routes FastAPI serves (a router included with dependencies) parse bodies themselves."""
+    http, _ = recorded
+    author = await User.create_user("a@example.com", "Password1", db=app_database())
+    login(http, author)
+    response = await http.post(
+        "/api/posts/",
+        content="[" * 1000 + "]" * 1000,
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert "detail" in response.json() and "traceback" not in response.json()
+
+
+async def test_405_allow_lists_every_method_of_the_path(client, alice) -> None:
+    """Each ViewSet method is its own route: Allow used to name only the first one's."""
+    post = await make_post(app_database(), alice)
+    expected = {
+        ("DELETE", POSTS): "GET, POST",
+        ("POST", f"{POSTS}{post.id}/"): "GET, PUT, PATCH, DELETE",
+        ("GET", f"{POSTS}{post.id}/publish/"): "POST",
+    }
+    for (method, url), allow in expected.items():
+        response = await client.request(method, url)
+        assert response.status_code == 405, (method, url)
+        assert response.headers["allow"] == allow
+        assert response.json() == {"detail": "Method Not Allowed"}

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
+from core.testing import app_database
 from tests.example_models import Post
 from tests.views.conftest import login, make_post
 
@@ -114,3 +117,76 @@ async def test_unknown_routes_are_404_json(client) -> None:
     response = await client.get("/api/v1/nothing-here/")
     assert response.status_code == 404
     assert response.json() == {"detail": "Not Found"}
+
+
+DEEP_BODIES = {
+    "array": "[" * 1000 + "]" * 1000,
+    "object": '{"a": ' * 1000 + "1" + "}" * 1000,
+    "in a field": '{"title": ' + "[" * 100_000 + "]" * 100_000 + ', "slug": "s", "content": "c"}',
+}
+
+
+@pytest.mark.parametrize("shape", DEEP_BODIES)
+async def test_deeply_nested_json_is_400_on_every_json_endpoint(client, alice, shape) -> None:
+    """`[[[...` 1,000 levels deep was a RecursionError (a 500, a traceback under DEBUG)."""
+    post = await make_post(app_database(), alice)
+    login(client, alice)
+    schema = (await client.get("/openapi.json")).json()
+    sent = 0
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if "requestBody" not in operation:
+                continue
+            url = path.replace("{id}", str(post.id)).replace("{pk}", str(post.id))
+            response = await client.request(
+                method.upper(),
+                url,
+                content=DEEP_BODIES[shape],
+                headers={"content-type": "application/json"},
+            )
+            sent += 1
+            assert response.status_code < 500, (method, path, response.text[:200])
+            assert "Traceback" not in response.text and "traceback" not in response.json()
+            if response.status_code == 400:
+                assert response.json()["detail"] == "Malformed JSON body: nested too deeply"
+    assert sent >= 5
+    for url in (POSTS, "/api/v1/auth/login/", "/api/v1/auth/register/"):  # schema and handler
+        login(client, None if "auth" in url else alice)
+        response = await client.post(
+            url, content=DEEP_BODIES[shape], headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 400, (url, response.text[:200])
+        assert response.json() == {"detail": "Malformed JSON body: nested too deeply"}
+
+
+async def test_nul_and_lone_surrogates_get_one_answer_on_every_database(client, alice) -> None:
+    """NUL was stored by SQLite and refused by PostgreSQL; now both refuse it up front."""
+    login(client, alice)
+    for body in (
+        '{"title": "a\\u0000b", "slug": "nul", "content": "c"}',
+        '{"title": "t", "slug": "s\\ud800", "content": "c"}',
+    ):
+        response = await client.post(
+            POSTS, content=body, headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 422, body
+        assert response.json()["detail"][0]["type"] == "string_unstorable"
+    assert await Post.objects.using(app_database()).count() == 0
+    for query in ("search=a%00b", "is_published=tr%00ue"):
+        response = await client.get(f"{POSTS}?{query}")
+        assert response.status_code in (400, 422), query
+        assert response.status_code == 400 or "is_published" in response.text
+
+
+async def test_nfc_and_nfd_forms_of_a_unique_string_are_one_value(client, alice) -> None:
+    login(client, alice)
+    nfc, nfd = unicodedata.normalize("NFC", "café"), unicodedata.normalize("NFD", "café")
+    assert nfc != nfd
+    first = await client.post(POSTS, json={"title": "One", "slug": nfd, "content": "c"})
+    assert first.status_code == 201 and first.json()["slug"] == nfc
+    second = await client.post(POSTS, json={"title": "Two", "slug": nfc, "content": "c"})
+    assert second.status_code == 400
+    assert second.json()["detail"][0]["loc"] == ["body", "slug"]
+    rows = await Post.objects.using(app_database()).all()
+    assert [row.slug for row in rows] == [nfc]
+    assert await Post.objects.using(app_database()).filter(slug=nfd).count() == 1

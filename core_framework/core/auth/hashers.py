@@ -18,11 +18,16 @@ import math
 import re
 import secrets
 import string
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
-from typing import ClassVar, TypeGuard
+from typing import Any, ClassVar, TypeGuard, TypeVar
 
-from core.config import get_app_settings, get_settings
-from core.exceptions import ImproperlyConfigured
+from core.config import allow_password_hasher, get_app_settings, get_settings
+from core.exceptions import HashingBusy, ImproperlyConfigured
+
+T = TypeVar("T")
 
 __all__ = [
     "UNUSABLE_PASSWORD_PREFIX",
@@ -30,17 +35,20 @@ __all__ = [
     "BCryptHasher",
     "FastTestHasher",
     "PBKDF2Hasher",
+    "PBKDF2SHA1Hasher",
     "PasswordHasher",
     "ScryptHasher",
     "acheck_password",
     "amake_password",
     "arun_dummy_hash",
     "check_password",
+    "configure_password_hashing",
     "get_password_hasher",
     "identify_hasher",
     "is_password_usable",
     "make_password",
     "make_unusable_password",
+    "password_bytes",
     "register_password_hasher",
     "reset_password_hashers",
     "run_dummy_hash",
@@ -85,6 +93,15 @@ def _check_password_type(password: object) -> str:
     return password
 
 
+def password_bytes(password: str) -> bytes:
+    """`password` as UTF-8; an unpaired surrogate ("\\ud800") is kept, never an error.
+
+    Valid text encodes exactly as Django's `force_bytes`; a lone surrogate still costs a full
+    hash, so a check (or the dummy hash for an unknown account) answers and takes the same.
+    """
+    return password.encode("utf-8", "surrogatepass")
+
+
 def _positive_int(text: str) -> int:
     """Parse an ASCII decimal work factor, refusing signs, spaces and zero."""
     if not (text.isascii() and text.isdigit()):
@@ -93,6 +110,14 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise ValueError("work factors are positive")
     return value
+
+
+def _weaker(stored: tuple[int, ...], configured: tuple[int, ...]) -> bool:
+    """Whether re-hashing `stored` costs with `configured` only ever raises them (an upgrade).
+
+    A stored hash stronger in any parameter is kept: re-hashing it would lower that one.
+    """
+    return stored != configured and all(a <= b for a, b in zip(stored, configured, strict=True))
 
 
 def _b64decode(text: str) -> bytes:
@@ -132,8 +157,8 @@ class PBKDF2Hasher(PasswordHasher):
     """PBKDF2-HMAC-SHA256, Django's default: `pbkdf2_sha256$<iterations>$<salt>$<b64 hash>`."""
 
     name = "pbkdf2_sha256"
-    #: Django 6.0's count; OWASP asks for at least 600,000 for PBKDF2-HMAC-SHA256.
-    iterations: int = 1_200_000
+    #: Django 6.1's count (6.0: 1,200,000); OWASP asks for at least 600,000 for PBKDF2-HMAC-SHA256.
+    iterations: int = 1_500_000
     digest = "sha256"
 
     def __init__(self, iterations: int | None = None) -> None:
@@ -141,7 +166,7 @@ class PBKDF2Hasher(PasswordHasher):
             self.iterations = iterations
 
     def _derive(self, password: str, salt: str, iterations: int) -> bytes:
-        return hashlib.pbkdf2_hmac(self.digest, password.encode(), salt.encode(), iterations)
+        return hashlib.pbkdf2_hmac(self.digest, password_bytes(password), salt.encode(), iterations)
 
     def encode(self, password: str, salt: str, iterations: int | None = None) -> str:
         """The encoded hash of `password` with this exact salt (known-answer tests use it)."""
@@ -172,12 +197,12 @@ class PBKDF2Hasher(PasswordHasher):
         return hmac.compare_digest(derived, expected)
 
     def needs_rehash(self, encoded: str) -> bool:
-        """True when the iterations differ from the configured ones or the salt is too short."""
+        """True for fewer iterations than configured or a short salt; more are kept (never down)."""
         try:
             iterations, salt, _ = self.decode(encoded)
         except (ValueError, binascii.Error):
             return True
-        return iterations != self.iterations or _salt_is_weak(salt)
+        return iterations < self.iterations or _salt_is_weak(salt)
 
     def handles(self, encoded: str) -> bool:
         return encoded.startswith(f"{self.name}$")
@@ -190,6 +215,13 @@ class PBKDF2Hasher(PasswordHasher):
             return
         if self.iterations > iterations:
             self._derive(password, salt, self.iterations - iterations)
+
+
+class PBKDF2SHA1Hasher(PBKDF2Hasher):
+    """PBKDF2-HMAC-SHA1, in Django's default list: `pbkdf2_sha1$...` hashes verify, then upgrade."""
+
+    name = "pbkdf2_sha1"
+    digest = "sha1"
 
 
 class FastTestHasher(PBKDF2Hasher):
@@ -258,7 +290,7 @@ class Argon2Hasher(PasswordHasher):
         _check_password_type(password)
         _check_salt(salt)
         data: bytes = low_level.hash_secret(
-            password.encode(),
+            password_bytes(password),
             salt.encode(),
             time_cost=self.time_cost,
             memory_cost=self.memory_cost,
@@ -303,7 +335,7 @@ class Argon2Hasher(PasswordHasher):
                 encoded
             )
             derived = low_level.hash_secret_raw(
-                password.encode(),
+                password_bytes(password),
                 salt,
                 time_cost=time_cost,
                 memory_cost=memory_cost,
@@ -317,18 +349,17 @@ class Argon2Hasher(PasswordHasher):
         return hmac.compare_digest(derived, expected)
 
     def needs_rehash(self, encoded: str) -> bool:
-        """True unless `encoded` is argon2id v19 with exactly the configured costs."""
+        """True unless argon2id v19 with costs at least the configured ones (never down)."""
         try:
-            variant, version, memory_cost, time_cost, parallelism, salt, derived = self.decode(
-                encoded
-            )
+            variant, version, memory_cost, time_cost, _lanes, salt, derived = self.decode(encoded)
         except (ValueError, binascii.Error):
             return True
         return (
             (variant, version) != ("argon2id", 19)
-            or (memory_cost, time_cost, parallelism)
-            != (self.memory_cost, self.time_cost, self.parallelism)
-            or len(derived) != self.hash_len
+            or _weaker(
+                (memory_cost, time_cost, len(derived)),
+                (self.memory_cost, self.time_cost, self.hash_len),
+            )
             or _salt_is_weak(salt)
         )
 
@@ -360,7 +391,7 @@ class BCryptHasher(PasswordHasher):
 
     @staticmethod
     def _prehash(password: str) -> bytes:
-        return binascii.hexlify(hashlib.sha256(password.encode()).digest())
+        return binascii.hexlify(hashlib.sha256(password_bytes(password)).digest())
 
     def encode(self, password: str, salt: bytes) -> str:
         """The encoded hash of `password` with a bcrypt salt such as `b"$2b$12$<22 chars>"`."""
@@ -380,7 +411,7 @@ class BCryptHasher(PasswordHasher):
             if algorithm == "bcrypt_sha256":
                 secret = self._prehash(password)
             elif algorithm == "bcrypt":
-                secret = password.encode()
+                secret = password_bytes(password)
                 if len(secret) > self.max_password_bytes:
                     return False
             else:
@@ -398,7 +429,7 @@ class BCryptHasher(PasswordHasher):
         if algorithm != "bcrypt_sha256" or len(parts) != 4:
             return True
         try:
-            return _positive_int(parts[2]) != self.rounds
+            return _positive_int(parts[2]) < self.rounds  # more rounds are kept (never down)
         except ValueError:
             return True
 
@@ -436,7 +467,13 @@ class ScryptHasher(PasswordHasher):
         # scrypt holds 128*n*r bytes; twice that leaves room for OpenSSL's own buffers.
         maxmem = min(2 * 128 * n * r, self.max_memory)
         return hashlib.scrypt(
-            password.encode(), salt=salt.encode(), n=n, r=r, p=p, maxmem=maxmem, dklen=self.dklen
+            password_bytes(password),
+            salt=salt.encode(),
+            n=n,
+            r=r,
+            p=p,
+            maxmem=maxmem,
+            dklen=self.dklen,
         )
 
     def encode(self, password: str, salt: str) -> str:
@@ -468,13 +505,13 @@ class ScryptHasher(PasswordHasher):
         return hmac.compare_digest(derived, expected)
 
     def needs_rehash(self, encoded: str) -> bool:
-        """True when n, r or p differ from the configured ones or the salt is too short."""
+        """True when n, r or p are below the configured ones (never down) or the salt is short."""
         try:
             n, salt, r, p, _ = self.decode(encoded)
         except (ValueError, binascii.Error):
             return True
         configured = (self.work_factor, self.block_size, self.parallelism)
-        return (n, r, p) != configured or _salt_is_weak(salt)
+        return _weaker((n, r, p), configured) or _salt_is_weak(salt)
 
     def handles(self, encoded: str) -> bool:
         return encoded.startswith(f"{self.name}$")
@@ -483,6 +520,7 @@ class ScryptHasher(PasswordHasher):
 def _builtin_hashers() -> dict[str, PasswordHasher]:
     hashers: list[PasswordHasher] = [
         PBKDF2Hasher(),
+        PBKDF2SHA1Hasher(),
         Argon2Hasher(),
         BCryptHasher(),
         ScryptHasher(),
@@ -503,6 +541,8 @@ def register_password_hasher(hasher: PasswordHasher) -> PasswordHasher:
             f"{type(hasher).__name__} needs a `name`: a non-empty string without '$'"
         )
     _hashers[name] = hasher
+    for accepted in (name, *hasher.aliases):
+        allow_password_hasher(accepted)  # AUTH_PASSWORD_HASHER may now name it
     return hasher
 
 
@@ -628,16 +668,68 @@ def check_password(password: str | None, encoded: str | None) -> tuple[bool, boo
         return True, True
 
 
+class HashingPool:
+    """Runs password hashing on at most `concurrency` threads, with at most `queue` waiting.
+
+    Unbounded, every login could start a hash at once (argon2: 100 MiB each); a full queue
+    raises `HashingBusy` (a 503 with Retry-After) instead of letting work pile up.
+    """
+
+    def __init__(self, concurrency: int, queue: int) -> None:
+        self.concurrency = concurrency
+        self.queue = queue
+        self.executor = ThreadPoolExecutor(concurrency, thread_name_prefix="core-password-hash")
+        self.pending = 0
+        self._lock = threading.Lock()
+
+    async def run(self, function: Callable[..., T], *args: Any) -> T:
+        with self._lock:
+            if self.pending >= self.concurrency + self.queue:
+                raise HashingBusy("Too many password checks at once; try again shortly.")
+            self.pending += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.executor, function, *args)
+        finally:
+            with self._lock:
+                self.pending -= 1
+
+
+_pool: HashingPool | None = None
+
+
+def configure_password_hashing(concurrency: int | None = None, queue: int | None = None) -> None:
+    """Size the hashing pool (default: AUTH_HASHING_CONCURRENCY and AUTH_HASHING_QUEUE)."""
+    global _pool
+    settings = get_settings()
+    old, _pool = (
+        _pool,
+        HashingPool(
+            concurrency or settings.auth_hashing_concurrency,
+            settings.auth_hashing_queue if queue is None else queue,
+        ),
+    )
+    if old is not None:
+        old.executor.shutdown(wait=False)
+
+
+def hashing_pool() -> HashingPool:
+    """The pool async hashing runs on, made from the settings on first use."""
+    if _pool is None:
+        configure_password_hashing()
+    assert _pool is not None
+    return _pool
+
+
 async def amake_password(password: str | None, hasher: str | None = None) -> str:
-    """`make_password` in a worker thread, so hashing never blocks the event loop."""
-    return await asyncio.to_thread(make_password, password, hasher)
+    """`make_password` on the hashing pool, so hashing never blocks the event loop."""
+    return await hashing_pool().run(make_password, password, hasher)
 
 
 async def acheck_password(password: str | None, encoded: str | None) -> tuple[bool, bool]:
-    """`check_password` in a worker thread, so verifying never blocks the event loop."""
-    return await asyncio.to_thread(check_password, password, encoded)
+    """`check_password` on the hashing pool, so verifying never blocks the event loop."""
+    return await hashing_pool().run(check_password, password, encoded)
 
 
 async def arun_dummy_hash(password: str) -> None:
-    """`run_dummy_hash` in a worker thread, for "no such user" paths in async code."""
-    await asyncio.to_thread(run_dummy_hash, password)
+    """`run_dummy_hash` on the hashing pool, for "no such user" paths in async code."""
+    await hashing_pool().run(run_dummy_hash, password)

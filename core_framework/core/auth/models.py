@@ -22,6 +22,7 @@ from core.auth.hashers import (
     check_password,
     is_password_usable,
     make_unusable_password,
+    password_bytes,
 )
 from core.datetime import DateTime, timezone
 from core.exceptions import ImproperlyConfigured
@@ -220,7 +221,7 @@ class AbstractUser(Model):
         """Verify `raw_password` (synchronous, as in the guide; in async code prefer `acheck_password`)."""
         pending = self._pending_password_or_none()
         if pending is not None:
-            return hmac.compare_digest(pending.encode(), raw_password.encode())
+            return hmac.compare_digest(password_bytes(pending), password_bytes(raw_password))
         valid, _ = check_password(raw_password, self.password_hash)
         return valid
 
@@ -228,7 +229,7 @@ class AbstractUser(Model):
         """Verify `raw_password` off the event loop."""
         pending = self._pending_password_or_none()
         if pending is not None:
-            return hmac.compare_digest(pending.encode(), raw_password.encode())
+            return hmac.compare_digest(password_bytes(pending), password_bytes(raw_password))
         valid, _ = await acheck_password(raw_password, self.password_hash)
         return valid
 

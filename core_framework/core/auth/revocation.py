@@ -181,10 +181,20 @@ async def user_for_token(
     changed = user.password_changed_at
     issued_at = payload.get("iat")
     if changed is not None and (
-        not isinstance(issued_at, int | float) or issued_at < int(changed.timestamp())
+        not isinstance(issued_at, int | float) or issued_at < _changed_at(changed, issued_at)
     ):
         return None
     return user
+
+
+def _changed_at(changed: Any, issued_at: float) -> float:
+    """When the password changed, at the precision of `iat`.
+
+    The default backend's `iat` has microseconds, so a token issued earlier in the same second
+    as the change is refused; whole-second `iat`s (custom backends) keep the whole second.
+    """
+    stamp: float = changed.timestamp()
+    return float(int(stamp)) if isinstance(issued_at, int) else stamp
 
 
 def token_pair(user: AbstractUser, **claims: Any) -> dict[str, Any]:

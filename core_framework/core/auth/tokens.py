@@ -240,12 +240,14 @@ class JWTBackend(TokenBackend):
             expires_delta = (
                 config.refresh_token_lifetime if refresh else config.access_token_lifetime
             )
-        now = int(time.time())
+        now = time.time()
         claims = {key: value for key, value in payload.items() if key not in RESERVED_CLAIMS}
         claims.update(
             type=token_type,
-            iat=now,
-            exp=now + int(expires_delta.total_seconds()),
+            # Microseconds (a NumericDate may be fractional), as password_changed_at: a password
+            # change ends every token issued before it, even earlier in the same second.
+            iat=math.floor(now * 1_000_000) / 1_000_000,
+            exp=int(now) + int(expires_delta.total_seconds()),
             jti=uuid.uuid4().hex,
         )
         if config.issuer is not None:

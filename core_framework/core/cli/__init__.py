@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -10,6 +11,9 @@ import rich_click as click
 from core import DISTRIBUTION
 from core.cli.migrate_commands import MIGRATION_COMMANDS
 from core.cli.project_commands import PROJECT_COMMANDS
+
+#: Commands that serve or run project code, where a missing SECRET_KEY matters.
+SIGNING_COMMANDS = frozenset({"run", "shell"})
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -22,8 +26,12 @@ from core.cli.project_commands import PROJECT_COMMANDS
     message="%(prog)s %(version)s",
 )
 @click.option("--traceback", is_flag=True, help="Show the full traceback when a command fails.")
-def cli(traceback: bool) -> None:
+@click.pass_context
+def cli(context: click.Context, traceback: bool) -> None:
     """Core Framework: Django-style productivity on FastAPI."""
+    if context.invoked_subcommand not in SIGNING_COMMANDS:
+        # Migrations and scaffolding sign nothing: no "SECRET_KEY is not set" warning there.
+        logging.getLogger("core.config").setLevel(logging.ERROR)
     cwd = os.getcwd()
     if cwd not in sys.path:
         sys.path.insert(0, cwd)  # the project's `src.apps...` and `migrations` packages

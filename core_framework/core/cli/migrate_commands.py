@@ -46,6 +46,8 @@ class ProgressPrinter:
         elif event == "skip":
             self.skipped += 1
             click.echo(f"  Skipping {name}: another process applied it")
+        elif event == "drift":  # `name` is the whole problem: an applied file edited or gone
+            click.echo(f"Warning: {name} (restore it from version control)", err=True)
 
     def close(self) -> None:
         if self.open_line:
@@ -117,6 +119,10 @@ def check() -> None:
         click.echo("Migrations partly applied, to repair by hand (see `core migrate`):")
         for line in report.partly:
             click.echo(f"  - {line}")
+    if report.drifted:
+        click.echo("Applied migrations changed since they ran (restore them from version control):")
+        for problem in report.drifted:
+            click.echo(f"  - {problem}")
     get_current_context().exit(1)
 
 

@@ -68,3 +68,24 @@ def build_tortoise_config(
         "use_tz": settings.use_tz,
         "timezone": settings.timezone,
     }
+
+
+def apply_request_timeouts(config: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """Give a PostgreSQL connection the settings' statement and lock timeouts (in place).
+
+    Only for serving requests: a migration may rightly run long or wait for a lock.
+    """
+    connection = config["connections"]["default"]
+    if "asyncpg" not in connection.get("engine", ""):
+        return config
+    timeouts = {
+        "statement_timeout": settings.database_statement_timeout_ms,
+        "lock_timeout": settings.database_lock_timeout_ms,
+    }
+    server_settings = dict(connection["credentials"].get("server_settings") or {})
+    for name, milliseconds in timeouts.items():
+        if milliseconds:
+            server_settings.setdefault(name, str(milliseconds))
+    if server_settings:
+        connection["credentials"]["server_settings"] = server_settings
+    return config

@@ -16,7 +16,7 @@ from tortoise.utils import generate_schema_for_client
 
 from core.config import Settings, get_settings
 from core.db import mysql_errors
-from core.db.config import build_tortoise_config
+from core.db.config import apply_request_timeouts, build_tortoise_config
 from core.db.urls import parse_database_url
 from core.exceptions import DatabaseUnavailable
 
@@ -126,7 +126,7 @@ async def start_database(
     settings = settings or get_settings()
     configure_echo(settings)
     url = database_url or settings.database_url
-    config = build_tortoise_config(url, models, settings)
+    config = apply_request_timeouts(build_tortoise_config(url, models, settings), settings)
     context = await Tortoise.init(config=config, _enable_global_fallback=global_fallback)
     if create_schema:
         await context.generate_schemas()

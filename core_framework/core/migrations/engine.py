@@ -32,6 +32,13 @@ from tortoise.migrations.writer import format_migration_name
 from core.db.connection import connect
 from core.db.schema import drop_all_tables
 from core.migrations import partial
+from core.migrations.checksums import (
+    drift,
+    file_checksum,
+    forget_checksum,
+    record_checksum,
+    recorded_checksums,
+)
 from core.migrations.editors import core_editor_class
 from core.migrations.exceptions import MigrationError
 from core.migrations.locking import locked_transaction, runs_in_transaction, session_lock
@@ -73,10 +80,12 @@ class CheckReport:
     pending: list[str] = field(default_factory=list)
     #: Migrations that failed halfway outside a transaction and need repair by hand.
     partly: list[str] = field(default_factory=list)
+    #: Applied migrations whose file was edited or deleted since (checksums).
+    drifted: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.changes and not self.pending and not self.partly
+        return not self.changes and not self.pending and not self.partly and not self.drifted
 
 
 class MigrationEngine(Protocol):
@@ -239,6 +248,8 @@ class TortoiseEngine:
     async def _migrate(self, db: BaseDBAsyncClient, progress: Progress | None) -> list[str]:
         executor = self._executor(db)
         pending = await self._pending(executor)
+        for problem in await self._drift(executor, db):
+            _emit(progress, "drift", problem)
         applied_here: list[str] = []
         state: State | None = None
         for migration in pending:
@@ -260,8 +271,20 @@ class TortoiseEngine:
                 else:
                     await migration.apply(state, schema_editor=editor)
                 await MigrationRecorder(client).record_applied(key.app_label, key.name)
+                path = self.project.migrations_path / f"{key.name}.py"
+                if path.is_file():
+                    await record_checksum(client, key.app_label, key.name, file_checksum(path))
             _emit(progress, "applied", key.name)
             applied_here.append(key.name)
+        if not applied_here and not executor.loader.applied_migrations:
+            return applied_here
+        async with session_lock(db):  # applied before checksums existed: record them as they are
+            history = await MigrationRecorder(db).applied_migrations()
+            recorded = await recorded_checksums(db, self.app_label)
+            for key in history:
+                path = self.project.migrations_path / f"{key.name}.py"
+                if key.app_label == self.app_label and key.name not in recorded and path.is_file():
+                    await record_checksum(db, key.app_label, key.name, file_checksum(path))
         return applied_here
 
     async def rollback(self, progress: Progress | None = None) -> str | None:
@@ -292,6 +315,7 @@ class TortoiseEngine:
                 editor = executor.editor_for(client, in_transaction=client is not db)
                 await migration.unapply(state, schema_editor=editor)
                 await MigrationRecorder(client).record_unapplied(target.app_label, target.name)
+                await forget_checksum(client, target.app_label, target.name)
             _emit(progress, "rolled_back", target.name)
             return target.name
 
@@ -391,13 +415,29 @@ class TortoiseEngine:
             async with _reading_migrations(self.project.migrations_module):
                 writers = await self._detector().changes()
             changes = [op.describe() for writer in writers for op in writer.operations]
-            pending = [migration.name for migration in await self._pending(self._executor(db))]
+            executor = self._executor(db)
+            pending = [migration.name for migration in await self._pending(executor)]
             partly = await partial.read(db)
+            drifted = await self._drift(executor, db)
             return CheckReport(
                 changes=changes,
                 pending=[name for name in pending if name not in partly],
                 partly=[partial.describe(name, partly[name]) for name in pending if name in partly],
+                drifted=drifted,
             )
+
+    async def _drift(self, executor: Executor, db: BaseDBAsyncClient) -> list[str]:
+        """Applied migrations edited or deleted since they ran; reads only.
+
+        Call after `_pending` or `_load` (the loader has read the history).
+        """
+        applied = [
+            key.name
+            for key in executor.loader.applied_migrations
+            if key.app_label == self.app_label
+        ]
+        recorded = await recorded_checksums(db, self.app_label, create=False)
+        return drift(applied, self.project.migrations_path, recorded)
 
     async def sqlmigrate(self, name: str, backward: bool = False) -> list[str]:
         """The SQL of one migration (name or unique prefix), without touching the database."""

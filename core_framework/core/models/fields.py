@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,21 @@ _ON_DELETE = {member.value: member for member in OnDelete} | {
 def tortoise_options(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Map `nullable=`/`index=` to Tortoise's `null=`/`db_index=`; pass the rest through."""
     return {_RENAMED.get(key, key): value for key, value in kwargs.items()}
+
+
+class NormalizedCharField(fields.CharField):
+    """A string column stored in Unicode NFC, for unique strings (`Field.string(unique=True)`).
+
+    "é" typed as one code point or as "e" plus a combining accent (NFD) is one value, so the
+    two forms of one slug can't make two "unique" rows; lookups are normalised the same way.
+    """
+
+    def to_db_value(self, value: Any, instance: Any) -> Any:
+        if isinstance(value, str) and not value.isascii():
+            value = unicodedata.normalize("NFC", value)
+            if hasattr(instance, "_saved_in_db"):  # an instance, not the model class
+                setattr(instance, self.model_field_name, value)
+        return super().to_db_value(value, instance)
 
 
 @dataclass(frozen=True)
@@ -81,7 +97,10 @@ class Field:
 
     @staticmethod
     def string(max_length: int = 255, **kwargs: Any) -> Any:
-        return fields.CharField(max_length=max_length, **tortoise_options(kwargs))
+        """VARCHAR; with `unique=True` stored in Unicode NFC (`NormalizedCharField`)."""
+        options = tortoise_options(kwargs)
+        cls = NormalizedCharField if options.get("unique") else fields.CharField
+        return cls(max_length=max_length, **options)
 
     @staticmethod
     def text(**kwargs: Any) -> Any:

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 from core.views.base import APIView, View
+from core.views.concurrency import (
+    OptimisticConcurrencyMixin,
+    PreconditionFailed,
+    PreconditionRequired,
+)
 from core.views.decorators import action
 from core.views.errors import BadRequest, NotAuthenticated, NotFound, PermissionDenied
 from core.views.generics import GenericViewSet
@@ -25,7 +30,10 @@ __all__ = [
     "ModelViewSet",
     "NotAuthenticated",
     "NotFound",
+    "OptimisticConcurrencyMixin",
     "PermissionDenied",
+    "PreconditionFailed",
+    "PreconditionRequired",
     "ReadOnlyModelViewSet",
     "RetrieveModelMixin",
     "UpdateModelMixin",

@@ -177,7 +177,8 @@ async def read_json_body(request: Request) -> Any:
     """The body as FastAPI reads it: JSON when declared as JSON, raw bytes otherwise.
 
     An empty body is undefined (so "missing" when the body is required); JSON that doesn't
-    parse is FastAPI's `json_invalid` error, which the error handlers answer with a 400.
+    parse, or nests deeper than the interpreter can decode, is FastAPI's `json_invalid` error,
+    which the error handlers answer with a 400.
     """
     body = await request.body()
     if not body:
@@ -196,11 +197,21 @@ async def read_json_body(request: Request) -> Any:
     try:
         return json.loads(body)
     except json.JSONDecodeError as exc:
-        error = {
-            "type": "json_invalid",
-            "loc": ("body", exc.pos),
-            "msg": "JSON decode error",
-            "input": {},
-            "ctx": {"error": exc.msg},
-        }
-        raise RequestValidationError([error], body=exc.doc) from exc
+        raise RequestValidationError([_json_invalid(exc.pos, exc.msg)], body=exc.doc) from exc
+    except RecursionError as exc:  # `[[[[...` nested deeper than the interpreter's stack
+        raise RequestValidationError([_json_invalid(0, NESTING_TOO_DEEP)]) from exc
+
+
+#: Why a body nested deeper than Python's recursion limit is refused.
+NESTING_TOO_DEEP = "nested too deeply"
+
+
+def _json_invalid(position: int, reason: str) -> dict[str, Any]:
+    """FastAPI's `json_invalid` error, which the error handlers answer with a 400."""
+    return {
+        "type": "json_invalid",
+        "loc": ("body", position),
+        "msg": "JSON decode error",
+        "input": {},
+        "ctx": {"error": reason},
+    }

@@ -22,6 +22,7 @@ from tortoise.models import Model as TortoiseModel
 from tortoise.queryset import QuerySet
 
 from core.exceptions import ImproperlyConfigured
+from core.schemas import UNSTORABLE_TEXT_MESSAGE, is_storable_text
 from core.views.errors import field_error
 
 #: Query parameters the list action understands besides declared filters.
@@ -161,10 +162,18 @@ def reject_unknown_params(query_keys: Any, allowed: frozenset[str]) -> None:
             )
 
 
+def _check_storable(name: str, value: Any) -> None:
+    """A NUL is a 400 on every database (PostgreSQL refuses it in text, SQLite matched it)."""
+    if isinstance(value, str) and not is_storable_text(value):
+        raise field_error(name, UNSTORABLE_TEXT_MESSAGE, "string_unstorable", "query")
+
+
 def apply_filters(
     queryset: QuerySet[Any], filters: list[FilterParam], values: dict[str, Any]
 ) -> QuerySet[Any]:
     lookups = {p.orm_lookup: values[p.name] for p in filters if values.get(p.name) is not None}
+    for param in filters:
+        _check_storable(param.name, values.get(param.name))
     return queryset.filter(**lookups) if lookups else queryset
 
 
@@ -174,6 +183,7 @@ def apply_search(
     """Every whitespace-separated term must match at least one field (DRF's SearchFilter)."""
     if not term or not fields:
         return queryset
+    _check_storable(SEARCH_PARAM, term)
     for word in term.split():
         condition = Q(*(Q(**{f"{field}__icontains": word}) for field in fields), join_type="OR")
         queryset = queryset.filter(condition)

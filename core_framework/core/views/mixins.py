@@ -16,6 +16,7 @@ from starlette.responses import Response
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from core.models.insert import insert_then
+from core.models.update import update_fields_for
 from core.permissions import owner_field_of
 from core.views.errors import NotFound
 from core.views.generics import GenericViewSet
@@ -185,9 +186,10 @@ class UpdateModelMixin:
     async def perform_update(
         self: Any, obj: Any, data: dict[str, Any], db: BaseDBAsyncClient
     ) -> None:
+        """Hook: set the validated values and save only those columns (plus `auto_now` ones)."""
         for name, value in data.items():
             setattr(obj, name, value)
-        await obj.save(db)
+        await obj.save(db, update_fields=update_fields_for(obj, data))
 
     async def after_update(self: Any, obj: Any, db: BaseDBAsyncClient) -> None:
         """Hook: side effects once the object is updated (same transaction)."""
