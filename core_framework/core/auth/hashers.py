@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextvars
 import hashlib
 import hmac
 import math
@@ -687,8 +688,11 @@ class HashingPool:
             if self.pending >= self.concurrency + self.queue:
                 raise HashingBusy("Too many password checks at once; try again shortly.")
             self.pending += 1
-        try:
-            return await asyncio.get_running_loop().run_in_executor(self.executor, function, *args)
+        try:  # in the caller's context, as asyncio.to_thread: the app's settings pick the hasher
+            context = contextvars.copy_context()
+            return await asyncio.get_running_loop().run_in_executor(
+                self.executor, context.run, function, *args
+            )
         finally:
             with self._lock:
                 self.pending -= 1
