@@ -5,7 +5,7 @@ opens a transaction with two trips (a no-op COMMIT, then BEGIN) before any work;
 travels with the transaction's first statement and a transaction that runs no statement costs
 nothing. SQLite's BEGIN is deferred (no lock until the first statement), so the transaction
 behaves the same. A transaction may also end with `finish(work)`: the work (say an INSERT and
-the response built from it) and the COMMIT in one trip (`core.models.insert`). Statements run
+the response built from it) and the COMMIT in one trip (`core.db.one_trip`). Statements run
 on aiosqlite's thread through its `Connection._execute` (aiosqlite is pinned). Used as the engine
 `core.db.sqlite_client` for every SQLite URL.
 

@@ -30,6 +30,7 @@ from core.views.base import View
 from core.views.decorators import ActionInfo
 from core.views.dependencies import runs_in_transaction
 from core.views.generics import GenericViewSet
+from core.views.plan import NO_FAST_PATHS, RoutePlan
 from core.views.serialization import JSONBytesResponse, dump_json
 
 
@@ -64,6 +65,7 @@ class ActionEndpoint:
         query: list[inspect.Parameter],
         info: ActionInfo | None,
         status_code: int,
+        plan: RoutePlan = NO_FAST_PATHS,
     ) -> None:
         self.view_cls = view_cls
         self.action = action
@@ -72,6 +74,8 @@ class ActionEndpoint:
         self.query_names = [param.name for param in query]
         self.info = info
         self.status_code = status_code
+        #: The fast paths this route takes, decided now (`core.views.plan`).
+        self.plan = plan
         self.authorize = view_cls.authorizer(action)
 
         parameters = [
@@ -96,6 +100,7 @@ class ActionEndpoint:
     async def run(self, request: Request, view: View, params: dict[str, Any]) -> Response:
         """Run the action with its validated path, body and query values."""
         kwargs: dict[str, Any] = {}
+        view.plan = self.plan  # type: ignore[attr-defined]
         if self.path_name is not None:
             kwargs[self.path_name] = params[self.path_name]
             view.kwargs = dict(kwargs)
