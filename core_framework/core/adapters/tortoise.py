@@ -8,6 +8,7 @@ marking it saved. Clients: the transaction context and a model's connection.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionContext
@@ -113,6 +114,32 @@ def mark_saved(obj: Model) -> None:
     obj._saved_in_db = True
 
 
+def transaction_connection(wrapper: Any) -> Any:
+    """The driver connection a Tortoise transaction client runs its statements on."""
+    return wrapper._connection
+
+
+def replace_transaction_connection(wrapper: Any, connection: Any) -> None:
+    """Run the transaction client's statements on `connection` (a wrapper of its own)."""
+    wrapper._connection = connection
+
+
+def transaction_finalized(wrapper: Any) -> bool:
+    """Whether the transaction client has committed or rolled back."""
+    return bool(wrapper._finalized)
+
+
+def finalize_transaction(wrapper: Any) -> None:
+    """Record that the transaction ended (so Tortoise's context exit commits nothing)."""
+    wrapper._finalized = True
+
+
+def client_lock(client: Any) -> asyncio.Lock:
+    """The lock that serializes a client's connection (its transactions take it)."""
+    lock: asyncio.Lock = client._lock
+    return lock
+
+
 def transaction_context(client: BaseDBAsyncClient) -> TransactionContext:
     """`client`'s transaction (a savepoint when `client` is already in one)."""
     return client._in_transaction()
@@ -121,3 +148,50 @@ def transaction_context(client: BaseDBAsyncClient) -> TransactionContext:
 def model_connection(model: type[Model], for_write: bool = False) -> BaseDBAsyncClient:
     """The connection Tortoise would run `model`'s queries on."""
     return model._choose_db(for_write=for_write)
+
+
+def client_connection(client: Any) -> Any:
+    """A client's driver connection (None until it connects)."""
+    return client._connection
+
+
+def insert_statement(db: BaseDBAsyncClient, obj: Model) -> tuple[str, list[Any]]:
+    """The SQL and parameters Tortoise's executor would INSERT `obj` with (its regular columns)."""
+    executor = db.executor_class(model=type(obj), db=db)
+    fields = type(obj)._meta.fields_map
+    values = [
+        fields[name].to_db_value(getattr(obj, name), obj) for name in executor.regular_columns
+    ]
+    return executor.insert_query, values
+
+
+# Migrations ---------------------------------------------------------------------------
+
+
+async def run_schema_sql(editor: Any, sql: str) -> None:
+    """Run `sql` with a schema editor (collected instead, for `sqlmigrate`)."""
+    await editor._run_sql(sql)
+
+
+def qualified_table(editor: Any, table: str) -> str:
+    """`table` quoted, with its schema when the connection has one."""
+    name: str = editor._qualify_table_name(table)
+    return name
+
+
+def index_columns(editor: Any, columns: Any) -> str:
+    """The quoted column list of an index on `columns`."""
+    text: str = editor._format_index_fields(columns)
+    return text
+
+
+def create_table_sql(editor: Any, model: type[Model]) -> str:
+    """The `CREATE TABLE` statement the editor would run for `model`."""
+    sql: str = editor._get_model_sql_data(model).table_sql
+    return sql
+
+
+def migration_plan(executor: Any, applied: set[Any]) -> list[Any]:
+    """The steps that bring the database from `applied` to the latest migrations."""
+    steps: list[Any] = executor._migration_plan(None, applied, executor.loader.graph)
+    return steps

@@ -23,7 +23,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.fields import BigIntField, IntField, SmallIntField
 from tortoise.models import Model as TortoiseModel
 
-from core.adapters.tortoise import mark_saved, saves_as_plain_insert
+from core.adapters.tortoise import insert_statement, mark_saved, saves_as_plain_insert
 from core.db.sqlite_client import SqliteTransactionWrapper
 
 T = TypeVar("T")
@@ -66,12 +66,7 @@ async def insert_and_commit(
     ):
         await obj.save(db)
         return build(obj)
-    executor = db.executor_class(model=type(obj), db=db)
-    fields = type(obj)._meta.fields_map
-    values = [
-        fields[name].to_db_value(getattr(obj, name), obj) for name in executor.regular_columns
-    ]
-    sql = executor.insert_query
+    sql, values = insert_statement(db, obj)
     db.log.debug("%s: %s", sql, values)
 
     def insert_and_build(connection: sqlite3.Connection) -> T:
