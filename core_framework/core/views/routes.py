@@ -90,7 +90,7 @@ def _documentation(
     return docs
 
 
-def _stock(view_cls: type, base: type, *names: str) -> str | None:
+def _first_overridden(view_cls: type, base: type, *names: str) -> str | None:
     """The first of `names` that `view_cls` overrides, else None."""
     for name in names:
         if getattr(view_cls, name) is not getattr(base, name):
@@ -107,7 +107,7 @@ def _rows_off(view_cls: type[GenericViewSet], action: str) -> str | None:
         return "the output schema is not exactly model columns"
     if action == "list":
         return None
-    overridden = _stock(
+    overridden = _first_overridden(
         view_cls, GenericViewSet, "get_object", "check_object_permissions", "get_permissions"
     )
     if overridden is not None:
@@ -125,7 +125,7 @@ def _one_trip(view_cls: type[GenericViewSet]) -> bool:
         view_cls.one_trip_create
         and serializer is not None
         and serializer.runs_no_schema_code
-        and _stock(view_cls, CreateModelMixin, "perform_create", "after_create") is None
+        and _first_overridden(view_cls, CreateModelMixin, "perform_create", "after_create") is None
         and model_inserts_plainly(view_cls.model)
     )
 
