@@ -131,6 +131,7 @@ async def test_a_new_instance_saves_as_a_plain_insert_until_saved(db: BaseDBAsyn
         attribute(label, name, W, "tortoise", "Model")
     attribute(Label, "_listeners", W, "tortoise", "Model")
     check(adapter.saves_as_plain_insert(label), "Model._saved_in_db", "is set on a new instance")
+    method(Label, "_init_from_db")
     sql, values = adapter.insert_statement(db, label)
     check(
         sql.startswith("INSERT") and values == ["a"],
@@ -142,6 +143,15 @@ async def test_a_new_instance_saves_as_a_plain_insert_until_saved(db: BaseDBAsyn
         await Label.objects.using(db).filter(code="a").count() == 1,
         "Executor.insert_query",
         "does not insert the row",
+    )
+    (row,) = await db.execute_query_dict('SELECT "id", "code" FROM "labels"')
+    loaded = adapter.instance_from_row(Label, row)
+    check(
+        isinstance(loaded, Label)
+        and loaded.code == "a"
+        and not adapter.saves_as_plain_insert(loaded),
+        "Model._init_from_db",
+        "does not build a saved instance from a row",
     )
     adapter.mark_saved(label)
     check(

@@ -109,6 +109,11 @@ def saves_as_plain_insert(obj: Model) -> bool:
     )
 
 
+def instance_from_row(model: type[Model], row: dict[str, Any]) -> Model:
+    """A saved instance of `model` from a row of its columns, as a query builds one."""
+    return model._init_from_db(**row)
+
+
 def mark_saved(obj: Model) -> None:
     """Record that `obj`'s row exists, as `save` does after its INSERT."""
     obj._saved_in_db = True

@@ -16,10 +16,10 @@ from starlette.responses import Response
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from core.db.one_trip import insert_and_commit
+from core.models.rows import count_rows, lookup_row, read_rows, rows_readable
 from core.permissions import owner_field_of
 from core.views.errors import NotFound
 from core.views.pagination import check_page_exists, envelope, page_links
-from core.views.rows import count_rows, lookup_row, read_rows, rows_readable
 from core.views.serialization import JSONBytesResponse
 
 

@@ -15,8 +15,8 @@ import pytest
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 
+from core.models.rows import count_rows, lookup_row, read_rows
 from core.testing import isolated_database
-from core.views.rows import count_rows, lookup_row, read_rows
 from tests.example_models import Post, User
 
 COLUMNS = ("id", "title", "is_published", "views_count", "updated_at")
