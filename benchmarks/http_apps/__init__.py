@@ -1,1 +1,1 @@
-"""The two apps `benchmarks/http.py` serves side by side: the framework's and a hand-written one."""
+"""The two apps `benchmarks/http_bench.py` serves side by side: the framework's and a hand-written one."""

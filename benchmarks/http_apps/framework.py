@@ -1,18 +1,36 @@
-"""The framework's app: a `ModelViewSet` on an `AutoRouter` inside a `CoreApp`.
+"""The framework's app: `ModelViewSet`s on an `AutoRouter` inside a `CoreApp`, plus an `APIView`.
 
-Served by `benchmarks/http.py` as `benchmarks.http_apps.framework:app`; the SQLite file comes
-from the environment (`BENCH_DATABASE_URL`).
+Served by `benchmarks/http_bench.py` as `benchmarks.http_apps.framework:app`; the database comes
+from `BENCH_DATABASE_URL`, the token key from `BENCH_SECRET_KEY`, and `BENCH_QUERYSET=stock`
+drops the `get_queryset` override (default: `filtered`).
+
+- `/posts/`: anonymous (`AllowAny`); `get_queryset` scopes it to published posts, newest first,
+  as a real app scopes its ViewSets;
+- `/auth-posts/`: the same ViewSet behind `IsAuthenticated` (a Bearer token from
+  `core.auth.create_access_token`, verified with this app's settings);
+- `/health/`: the guide's `APIView` health check; `/health-plain/`: the same answer from a plain
+  FastAPI route on this `CoreApp`, so the `APIView`'s own cost can be told from the app's.
 """
 
 from __future__ import annotations
 
 import os
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
 
 from benchmarks.http_apps.schemas import PostInput, PostOutput
-from core import AutoRouter, CoreApp, Field, Mapped, Model, ModelViewSet
+from core import APIView, AutoRouter, CoreApp, Field, Mapped, Model, ModelViewSet
+from core.auth import AbstractUser, PermissionsMixin
 from core.config import Settings
 from core.datetime import DateTime
-from core.permissions import AllowAny
+from core.permissions import AllowAny, IsAuthenticated
+
+FILTERED = os.environ.get("BENCH_QUERYSET", "filtered") != "stock"
+
+
+class User(AbstractUser, PermissionsMixin):
+    __tablename__ = "users"
 
 
 class Post(Model):
@@ -37,15 +55,48 @@ class PostViewSet(ModelViewSet):
     max_page_size = 100
 
 
+class PublishedPostViewSet(PostViewSet):
+    """The documented way to scope a ViewSet: published posts only, newest first."""
+
+    def get_queryset(self, db: BaseDBAsyncClient) -> Any:
+        return Post.objects.using(db).filter(is_published=True).order_by("-created_at")
+
+
+Posts: type[PostViewSet] = PublishedPostViewSet if FILTERED else PostViewSet
+
+
+class AuthPostViewSet(Posts):
+    permission_classes = [IsAuthenticated]
+
+
+class HealthView(APIView):
+    """GET /health/: the guide's health check."""
+
+    permission_classes = [AllowAny]
+
+    async def get(self, request: Any, **kwargs: Any) -> dict[str, str]:
+        return {"status": "healthy"}
+
+
 router = AutoRouter(prefix="/posts", tags=["Posts"])
-router.register("", PostViewSet, basename="post")
+router.register("", Posts, basename="post")
+auth_router = AutoRouter(prefix="/auth-posts", tags=["Posts"])
+auth_router.register("", AuthPostViewSet, basename="auth-post")
 
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "sqlite+aiosqlite:///:memory:")
+SECRET_KEY = os.environ.get("BENCH_SECRET_KEY", "bench-secret-key-" + "x" * 32)
 
 app = CoreApp(
     title="bench-framework",
-    routers=[router],
-    settings=Settings(_env_file=None, database_url=DATABASE_URL),
+    routers=[router, auth_router],
+    settings=Settings(_env_file=None, database_url=DATABASE_URL, secret_key=SECRET_KEY),
     models=[__name__],
     create_schema=True,
 )
+app.add_api_route("/health/", HealthView.as_route("/health/")[1], methods=["GET"])
+
+
+@app.get("/health-plain/")
+async def health_plain() -> dict[str, str]:
+    """The same answer as a plain FastAPI route: what the APIView is measured against."""
+    return {"status": "healthy"}

@@ -39,6 +39,12 @@ def request_user(request: Any) -> Any:
     return getattr(request.state, "user", None)
 
 
+def request_auth_db(request: Any) -> Any:
+    """The connection the request was authenticated on (`authenticate_request` records it):
+    HasPermission and IsInGroup load groups and permissions through it. None: the default."""
+    return getattr(request.state, "auth_db", None)
+
+
 class _ComposableType(type):
     """Lets permission *classes* compose too: `IsAuthenticated & IsOwner`."""
 
@@ -226,14 +232,21 @@ def owner_field_of(view: Any, obj: Any) -> str | None:
 
 
 class HasPermission(Permission):
-    """The user holds `codename` (directly or through a group); superusers always do."""
+    """The user holds `codename` (directly or through a group); superusers always do.
+
+    Groups and permissions load on the first check of a request (`user.ahas_perm`), on the
+    request's connection, and are reused by every later check of that request.
+    """
 
     def __init__(self, codename: str) -> None:
         self.codename = codename
 
     async def has_permission(self, request: Any, view: Any) -> bool:
         user = request_user(request)
-        has_perm = getattr(user, "has_perm", None)
+        ahas_perm = getattr(user, "ahas_perm", None)
+        if ahas_perm is not None:
+            return bool(await ahas_perm(self.codename, request_auth_db(request)))
+        has_perm = getattr(user, "has_perm", None)  # a user class of the project's own
         return bool(user is not None and has_perm is not None and has_perm(self.codename))
 
     def __repr__(self) -> str:
@@ -241,14 +254,17 @@ class HasPermission(Permission):
 
 
 class IsInGroup(Permission):
-    """The user is a member of group `name`."""
+    """The user is a member of group `name` (groups load once per request, as HasPermission)."""
 
     def __init__(self, name: str) -> None:
         self.name = name
 
     async def has_permission(self, request: Any, view: Any) -> bool:
         user = request_user(request)
-        is_in_group = getattr(user, "is_in_group", None)
+        ais_in_group = getattr(user, "ais_in_group", None)
+        if ais_in_group is not None:
+            return bool(await ais_in_group(self.name, request_auth_db(request)))
+        is_in_group = getattr(user, "is_in_group", None)  # a user class of the project's own
         return bool(user is not None and is_in_group is not None and is_in_group(self.name))
 
     def __repr__(self) -> str:

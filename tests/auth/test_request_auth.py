@@ -53,11 +53,14 @@ async def get_db(request: Request) -> BaseDBAsyncClient:
 DB = Annotated[BaseDBAsyncClient, Depends(get_db)]
 
 
-def describe(user: Any, request: Request) -> dict[str, Any]:
+async def describe(user: Any, request: Request, db: BaseDBAsyncClient) -> dict[str, Any]:
+    """Who the request is; `loaded_by_auth`: whether authentication loaded permissions (never)."""
+    loaded = None if user is None else user.permissions_loaded
     return {
         "user": None if user is None else user.email,
         "state_user": None if request.state.user is None else request.state.user.email,
-        "permissions": [] if user is None else sorted(user.get_all_permissions()),
+        "loaded_by_auth": loaded,
+        "permissions": [] if user is None else sorted(await user.aget_all_permissions(db)),
     }
 
 
@@ -67,17 +70,17 @@ def build_app(db: BaseDBAsyncClient) -> FastAPI:
 
     @app.get("/open")
     async def open_to_all(request: Request, db: DB) -> dict[str, Any]:
-        return describe(await authenticate_request(request, db), request)
+        return await describe(await authenticate_request(request, db), request, db)
 
     @app.get("/private")
     async def private(request: Request, db: DB) -> dict[str, Any]:
-        return describe(await login_required(request, db), request)
+        return await describe(await login_required(request, db), request, db)
 
     @app.get("/both")
     async def both(request: Request, db: DB) -> dict[str, Any]:
         first = await authenticate_request(request, db)
         second = await login_required(request, db)  # reuses request.state.user
-        return {**describe(second, request), "same": first is second}
+        return {**await describe(second, request, db), "same": first is second}
 
     return app
 
@@ -136,6 +139,7 @@ async def test_a_valid_bearer_token_identifies_the_user(
         assert response.status_code == 200, response.text
         body = response.json()
         assert body["user"] == body["state_user"] == "reader@example.com"
+        assert body["loaded_by_auth"] is False  # loaded on demand, by aget_all_permissions
         assert body["permissions"] == ["posts.read"]
     assert response.json()["same"] is True
 
@@ -150,7 +154,12 @@ async def test_no_credentials_is_anonymous_on_open_routes_and_401_on_private_one
 ) -> None:
     response = await client.get("/open")
     assert response.status_code == 200
-    assert response.json() == {"user": None, "state_user": None, "permissions": []}
+    assert response.json() == {
+        "user": None,
+        "state_user": None,
+        "loaded_by_auth": None,
+        "permissions": [],
+    }
 
     response = await client.get("/private")
     assert_challenge(response)
@@ -273,7 +282,8 @@ async def test_an_api_key_identifies_the_user_when_its_backend_is_registered(
         assert response.status_code == 200, response.text
         body = response.json()
         assert body["user"] == body["state_user"] == "reader@example.com"
-        assert body["permissions"] == ["posts.read"]  # loaded as for a token
+        assert body["loaded_by_auth"] is False  # as for a token: loaded on demand
+        assert body["permissions"] == ["posts.read"]
 
 
 async def test_api_keys_are_ignored_when_the_backend_is_not_registered(

@@ -23,6 +23,7 @@ from joserfc.jwk import OctKey
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from core.auth import (
+    PermissionsNotLoaded,
     RevokedToken,
     TokenBackend,
     configure_auth,
@@ -493,10 +494,14 @@ async def test_claims_with_a_malformed_subject_are_refused(db, sub: object) -> N
     assert await user_for_token(payload, db) is None
 
 
-async def test_the_user_comes_with_permissions_loaded(db) -> None:
+async def test_the_user_comes_without_permissions_which_the_async_checks_load(db) -> None:
+    """Authentication never reads groups or permissions; the sync checks refuse to guess."""
     user = await make_user(db)
     await user.add_permission("posts.publish", db)
     found = await resolve(access_for(user), db)
-    assert found is not None
-    assert found.has_perm("posts.publish")
-    assert not found.has_perm("posts.delete")
+    assert found is not None and not found.permissions_loaded
+    with pytest.raises(PermissionsNotLoaded):
+        found.has_perm("posts.publish")
+    assert await found.ahas_perm("posts.publish", db)
+    assert not await found.ahas_perm("posts.delete", db)
+    assert found.permissions_loaded and found.has_perm("posts.publish")

@@ -11,6 +11,7 @@ from core.auth import (
     Group,
     Permission,
     PermissionsMixin,
+    PermissionsNotLoaded,
     get_user_model,
     make_password,
     register_password_hasher,
@@ -18,6 +19,7 @@ from core.auth import (
 )
 from tests.auth.conftest import CountingHasher
 from tests.example_models import User
+from tests.helpers import count_queries
 
 
 async def test_create_user_and_superuser(db) -> None:
@@ -204,6 +206,88 @@ async def test_superusers_have_every_permission_and_inactive_users_none(db) -> N
     assert admin.has_perms(["a.b", "c.d"])
     admin.is_active = False
     assert not admin.has_perm("anything.at_all")
+
+
+SYNC_CHECKS = {
+    "has_perm": lambda user: user.has_perm("posts.create"),
+    "has_perms": lambda user: user.has_perms(["posts.create"]),
+    "get_all_permissions": lambda user: user.get_all_permissions(),
+    "is_in_group": lambda user: user.is_in_group("editors"),
+    "get_group_names": lambda user: user.get_group_names(),
+}
+
+
+async def fetched_editor(db) -> User:
+    """An editor (posts.create through `editors`) as any query other than authenticate finds it."""
+    user = await User.create_user(email="editor@example.com", password="pw", db=db)
+    await user.add_to_group("editors", db)
+    await (await Group.get_or_create("editors", db=db)).add_permission("posts.create", db)
+    return await User.objects.using(db).get(id=user.id)
+
+
+@pytest.mark.parametrize("check", SYNC_CHECKS.values(), ids=SYNC_CHECKS.keys())
+async def test_sync_checks_on_a_user_whose_permissions_are_not_loaded_raise(db, check) -> None:
+    fetched = await fetched_editor(db)
+    assert not fetched.permissions_loaded
+    with pytest.raises(PermissionsNotLoaded, match=r"await user\.load_permissions\(db\)"):
+        check(fetched)
+    await fetched.load_permissions(db)
+    assert check(fetched) in (True, {"posts.create"}, ["editors"])
+
+
+async def test_the_async_checks_load_once_then_answer(db) -> None:
+    fetched = await fetched_editor(db)
+    with count_queries() as statements:
+        assert await fetched.ahas_perm("posts.create", db)
+    assert len(statements) == 3, statements  # groups, direct permissions, groups' permissions
+    with count_queries() as statements:
+        assert not await fetched.ahas_perm("posts.delete", db)
+        assert await fetched.ahas_perms(["posts.create"], db)
+        assert await fetched.aget_all_permissions(db) == {"posts.create"}
+        assert await fetched.ais_in_group("editors", db)
+        assert not await fetched.ais_in_group("admins", db)
+        assert await fetched.aget_group_names(db) == ["editors"]
+    assert statements == []
+    assert fetched.has_perm("posts.create")  # the sync checks answer from then on
+
+    for name, call in {
+        "ais_in_group": lambda user: user.ais_in_group("editors", db),
+        "aget_group_names": lambda user: user.aget_group_names(db),
+        "ahas_perms": lambda user: user.ahas_perms(["posts.create"], db),
+        "aget_all_permissions": lambda user: user.aget_all_permissions(db),
+    }.items():
+        again = await User.objects.using(db).get(id=fetched.id)
+        assert await call(again) in (True, {"posts.create"}, ["editors"]), name
+        assert again.permissions_loaded, name
+
+
+async def test_inactive_users_and_superusers_answer_permission_checks_without_loading(db) -> None:
+    """As in Django: inactive users hold no permission, active superusers every one."""
+    fetched = await fetched_editor(db)
+    fetched.is_superuser = True
+    with count_queries() as statements:
+        assert fetched.has_perm("anything.at_all") and await fetched.ahas_perm("x.y", db)
+        assert fetched.has_perms(["a.b"]) and await fetched.ahas_perms(["a.b"], db)
+    assert statements == []
+    with pytest.raises(PermissionsNotLoaded):
+        fetched.is_in_group("editors")  # membership is a fact to look up, superuser or not
+    with pytest.raises(PermissionsNotLoaded):
+        fetched.get_all_permissions()
+    fetched.is_active = False
+    with count_queries() as statements:
+        assert not fetched.has_perm("posts.create")
+        assert not await fetched.ahas_perm("posts.create", db)
+        assert fetched.get_all_permissions() == set()
+        assert await fetched.aget_all_permissions(db) == set()
+    assert statements == []
+
+
+async def test_a_group_whose_permissions_are_not_loaded_raises_the_same_error(db) -> None:
+    await Group.get_or_create("editors", db=db)
+    group = await Group.objects.using(db).get(name="editors")
+    with pytest.raises(PermissionsNotLoaded, match=r"group\.load_permissions\(db\)"):
+        group.has_permission("posts.create")
+    assert issubclass(PermissionsNotLoaded, RuntimeError)  # what Group raised before
 
 
 async def test_groups_and_permissions_in_database_as_in_the_guide(db) -> None:

@@ -94,6 +94,7 @@ from core.auth.models import (
     OAuthIdentity,
     Permission,
     PermissionsMixin,
+    PermissionsNotLoaded,
     RevokedToken,
     get_user_model,
 )
@@ -122,6 +123,7 @@ __all__ += [
     "OAuthIdentity",
     "Permission",
     "PermissionsMixin",
+    "PermissionsNotLoaded",
     "RevokedToken",
     "authenticate_request",
     "get_auth_backend",

@@ -31,6 +31,15 @@ from core.models import Field, Mapped, Model
 PRIVILEGED_FIELDS = frozenset({"is_superuser", "is_staff", "is_active"})
 
 
+class PermissionsNotLoaded(RuntimeError):
+    """A synchronous permission or group check ran before the permissions were loaded.
+
+    Permissions load only when something needs them (never during request authentication):
+    `await user.load_permissions(db)` first, or use the async checks (`await user.ahas_perm(...)`),
+    which load them once. A check never answers False because nothing was loaded.
+    """
+
+
 def normalize_email(email: str) -> str:
     """Emails are unique case-insensitively: stored and looked up trimmed and lower-cased."""
     return email.strip().lower()
@@ -115,7 +124,7 @@ class Group(Model):
     def _loaded_permissions(self) -> set[str]:
         cache = getattr(self, "_permission_cache", None)
         if cache is None:
-            raise RuntimeError(
+            raise PermissionsNotLoaded(
                 f"permissions of group {self.name!r} are not loaded; "
                 "await group.load_permissions(db) first"
             )
@@ -296,7 +305,8 @@ class AbstractUser(Model):
 
         The password hasher runs exactly once whether or not the email exists, and an unknown
         email, a wrong password and an inactive account look the same to the caller. On success
-        an outdated hash is upgraded and `last_login` is set.
+        an outdated hash is upgraded, `last_login` is set, and groups and permissions are loaded
+        (a login, not a per-request path: the sync checks work on the user it returns).
         """
         user = await cls.get_by_email(email, db) if isinstance(email, str) else None
         if user is None or not isinstance(password, str):
@@ -318,7 +328,13 @@ class AbstractUser(Model):
         await user.load_permissions(db)
         return user
 
-    # Permissions (PermissionsMixin overrides these) -----------------------------------
+    # Permissions (PermissionsMixin overrides load_permissions) ------------------------
+    #
+    # Groups and permissions load lazily: request authentication never reads them. The
+    # async checks load them once per instance; the sync checks need `load_permissions` (or
+    # `authenticate`, `create_user`, `add_to_group`, ... which load them) and raise
+    # PermissionsNotLoaded otherwise. As in Django, an inactive user has no permissions and an
+    # active superuser has every one: those two answers need nothing loaded.
 
     async def load_permissions(self, db: BaseDBAsyncClient | None = None) -> None:
         """Load groups and permissions for the synchronous checks (PermissionsMixin reads them)."""
@@ -332,27 +348,98 @@ class AbstractUser(Model):
         self._perm_cache = permissions
         self._group_cache = groups
 
-    def has_perm(self, codename: str) -> bool:
-        """Superusers have every permission; inactive users none."""
+    @property
+    def permissions_loaded(self) -> bool:
+        """Whether groups and permissions are loaded (the sync checks can answer)."""
+        return getattr(self, "_perm_cache", None) is not None
+
+    async def _ensure_permissions(self, db: BaseDBAsyncClient | None) -> None:
+        if not self.permissions_loaded:
+            await self.load_permissions(db)
+
+    def _loaded_permissions(self) -> set[str]:
+        cache: set[str] | None = getattr(self, "_perm_cache", None)
+        if cache is None:
+            raise self._not_loaded()
+        return cache
+
+    def _loaded_groups(self) -> list[str]:
+        cache: list[str] | None = getattr(self, "_group_cache", None)
+        if cache is None:
+            raise self._not_loaded()
+        return cache
+
+    def _not_loaded(self) -> PermissionsNotLoaded:
+        return PermissionsNotLoaded(
+            f"groups and permissions of user {self.pk!r} are not loaded; "
+            "await user.load_permissions(db) first, or use the async checks "
+            "(await user.ahas_perm(...), ais_in_group(...), ...)"
+        )
+
+    def _answers_without_loading(self) -> bool | None:
+        """False for an inactive user, True for an active superuser, None: look it up."""
         if not self.is_active:
             return False
         if self.is_superuser:
             return True
-        return codename in getattr(self, "_perm_cache", set())
+        return None
+
+    def has_perm(self, codename: str) -> bool:
+        """Superusers have every permission; inactive users none (needs loaded permissions)."""
+        known = self._answers_without_loading()
+        if known is not None:
+            return known
+        return codename in self._loaded_permissions()
 
     def has_perms(self, codenames: Iterable[str]) -> bool:
-        return all(self.has_perm(codename) for codename in codenames)
+        """Whether the user has every one of `codenames`."""
+        known = self._answers_without_loading()
+        if known is not None:
+            return known
+        loaded = self._loaded_permissions()
+        return all(codename in loaded for codename in codenames)
 
     def get_all_permissions(self) -> set[str]:
+        """Every codename the user holds, directly or through groups (empty when inactive)."""
         if not self.is_active:
             return set()
-        return set(getattr(self, "_perm_cache", set()))
+        return set(self._loaded_permissions())
 
     def is_in_group(self, name: str) -> bool:
-        return name in getattr(self, "_group_cache", [])
+        return name in self._loaded_groups()
 
     def get_group_names(self) -> list[str]:
-        return list(getattr(self, "_group_cache", []))
+        return list(self._loaded_groups())
+
+    async def ahas_perm(self, codename: str, db: BaseDBAsyncClient | None = None) -> bool:
+        """`has_perm`, loading the permissions first if needed (once per instance)."""
+        if self._answers_without_loading() is None:
+            await self._ensure_permissions(db)
+        return self.has_perm(codename)
+
+    async def ahas_perms(
+        self, codenames: Iterable[str], db: BaseDBAsyncClient | None = None
+    ) -> bool:
+        """`has_perms`, loading the permissions first if needed."""
+        if self._answers_without_loading() is None:
+            await self._ensure_permissions(db)
+        return self.has_perms(codenames)
+
+    async def aget_all_permissions(self, db: BaseDBAsyncClient | None = None) -> set[str]:
+        """`get_all_permissions`, loading the permissions first if needed."""
+        if self.is_active:
+            await self._ensure_permissions(db)
+        return self.get_all_permissions()
+
+    async def ais_in_group(self, name: str, db: BaseDBAsyncClient | None = None) -> bool:
+        """`is_in_group`, loading the groups first if needed."""
+        await self._ensure_permissions(db)
+        return self.is_in_group(name)
+
+    async def aget_group_names(self, db: BaseDBAsyncClient | None = None) -> list[str]:
+        """`get_group_names`, loading the groups first if needed."""
+        await self._ensure_permissions(db)
+        return self.get_group_names()
 
     def to_dict(self, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
         """Field values without the password hash."""
@@ -360,7 +447,7 @@ class AbstractUser(Model):
 
 
 class PermissionsMixin(Model):
-    """Groups and direct permissions for a user model, loaded for the synchronous checks.
+    """Groups and direct permissions for a user model, loaded when a check needs them.
 
     For a user table `users`: `group.users`, `permission.users`, link tables `users_groups`
     and `users_permissions`.

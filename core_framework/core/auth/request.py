@@ -37,6 +37,8 @@ async def authenticate_request(request: Request, db: BaseDBAsyncClient) -> Any:
 
     A Bearer token that is invalid, expired, revoked, or whose user is gone is a 401, even
     on endpoints open to anonymous users: a client that sends credentials wants to know.
+    A Bearer token costs at most one SQL statement; groups and permissions are not loaded
+    here but by the checks that need them (`HasPermission`, `await user.ahas_perm(...)`).
     """
     user = None
     header = request.headers.get("authorization")
@@ -51,11 +53,9 @@ async def authenticate_request(request: Request, db: BaseDBAsyncClient) -> Any:
                 continue
             user = await backend.authenticate(request, db)
             if user is not None:
-                load = getattr(user, "load_permissions", None)
-                if load is not None:
-                    await load(db)
                 break
     request.state.user = user
+    request.state.auth_db = db
     return user
 
 
