@@ -49,13 +49,18 @@ def method(owner: type, name: str, *parameters: str) -> None:
 
 
 @pytest.fixture
-async def db() -> AsyncIterator[BaseDBAsyncClient]:
+async def sqlite_db() -> AsyncIterator[BaseDBAsyncClient]:
+    """SQLite whatever DATABASE_URL says (the transaction client checked is SQLite's); not
+    named `db`, so PostgreSQL runs leave it out (Tortoise caches INSERTs by connection name)."""
     url = "sqlite+aiosqlite:///:memory:"
     async with isolated_database(models=["tests.example_models"], database_url=url) as db:
         yield db
 
 
-async def test_querysets_keep_their_clauses_in_these_attributes(db: BaseDBAsyncClient) -> None:
+async def test_querysets_keep_their_clauses_in_these_attributes(
+    sqlite_db: BaseDBAsyncClient,
+) -> None:
+    db = sqlite_db
     queryset = Label.objects.using(db)
     for name in ("_db", "_orderings", "_limit", "_offset", "_q_objects", *adapter._OTHER_CLAUSES):
         attribute(queryset, name, W, "tortoise", "QuerySet")
@@ -107,7 +112,8 @@ async def test_querysets_keep_their_clauses_in_these_attributes(db: BaseDBAsyncC
     )
 
 
-async def test_a_query_compiles_to_what_tortoise_runs(db: BaseDBAsyncClient) -> None:
+async def test_a_query_compiles_to_what_tortoise_runs(sqlite_db: BaseDBAsyncClient) -> None:
+    db = sqlite_db
     await Label.objects.using(db).create(code="a")
     method(AwaitableQuery, "_choose_db_if_not_chosen")
     method(AwaitableQuery, "_make_query")
@@ -125,7 +131,10 @@ async def test_a_query_compiles_to_what_tortoise_runs(db: BaseDBAsyncClient) -> 
     )
 
 
-async def test_a_new_instance_saves_as_a_plain_insert_until_saved(db: BaseDBAsyncClient) -> None:
+async def test_a_new_instance_saves_as_a_plain_insert_until_saved(
+    sqlite_db: BaseDBAsyncClient,
+) -> None:
+    db = sqlite_db
     label = Label(code="a")
     for name in ("_saved_in_db", "_partial", "_custom_generated_pk"):
         attribute(label, name, W, "tortoise", "Model")
@@ -179,7 +188,10 @@ async def test_a_new_instance_saves_as_a_plain_insert_until_saved(db: BaseDBAsyn
         Label._listeners[Signals.pre_save][Label].remove(listener)
 
 
-async def test_transaction_clients_keep_their_connection_and_state(db: BaseDBAsyncClient) -> None:
+async def test_transaction_clients_keep_their_connection_and_state(
+    sqlite_db: BaseDBAsyncClient,
+) -> None:
+    db = sqlite_db
     method(BaseDBAsyncClient, "_in_transaction")
     check(
         isinstance(adapter.client_lock(db), asyncio.Lock),
@@ -241,7 +253,8 @@ def test_querysets_run_through_execute() -> None:
     method(QuerySet, "_execute")
 
 
-async def test_schema_editors_and_the_executor(db: BaseDBAsyncClient) -> None:
+async def test_schema_editors_and_the_executor(sqlite_db: BaseDBAsyncClient) -> None:
+    db = sqlite_db
     method(BaseSchemaEditor, "_run_sql", "sql")
     method(BaseSchemaEditor, "_qualify_table_name", "table_name")
     method(BaseSchemaEditor, "_format_index_fields", "field_names")
