@@ -12,8 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from core.auth import set_default_password_hasher
-from core.testing import isolated_database
+from core.testing import fast_password_hasher, isolated_database, reset_framework_state
 
 #: Tests that request one of these fixtures are marked `db` and re-run on PostgreSQL.
 DATABASE_FIXTURES = frozenset({"db", "client"})
@@ -40,11 +39,16 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing() -> Iterator[None]:
-    """A cheap hasher keeps the suite quick; tests of real work factors choose their own."""
-    set_default_password_hasher("fast_test")
-    yield
-    set_default_password_hasher(None)
+def framework_state() -> Iterator[None]:
+    """Each test starts from a new process's framework state, hashing with the cheap hasher.
+
+    Settings, auth config, registries and time zone are reset before and after; tests of real
+    work factors choose their own hasher.
+    """
+    reset_framework_state()
+    with fast_password_hasher():
+        yield
+    reset_framework_state()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 from core import Settings
 from core.config import INSECURE_SECRET_KEY, get_settings, set_settings
 from core.exceptions import ImproperlyConfigured
+from core.testing import reset_framework_state
 
 ENV_VARS = [
     "APP_NAME",
@@ -137,7 +138,7 @@ def test_the_secret_is_never_in_repr(monkeypatch) -> None:
 
 
 def test_get_settings_reads_once_and_set_settings_replaces() -> None:
-    set_settings(None)
+    reset_framework_state()  # no override_settings in force: the process's own objects
     try:
         first = get_settings()
         assert get_settings() is first

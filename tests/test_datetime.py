@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 
 from core.datetime import DateTime, configure_datetime, timezone
 
-
-@pytest.fixture(autouse=True)
-def restore_defaults() -> Iterator[None]:
-    yield
-    configure_datetime("UTC", use_aware_datetimes=True)
+# The suite's `framework_state` fixture forgets `configure_datetime` after each test.
 
 
 def test_now_is_aware_utc_by_default() -> None:

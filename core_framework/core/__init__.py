@@ -7,9 +7,15 @@ the ORM don't pay for importing FastAPI.
 from __future__ import annotations
 
 import importlib
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+#: The installed distribution's version: it is written only in pyproject.toml.
+DISTRIBUTION = "core-framework"
+try:
+    __version__ = version(DISTRIBUTION)
+except PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0+unknown"
 
 _EXPORTS = {
     "APIView": "core.views",

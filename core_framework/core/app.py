@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -11,14 +11,16 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import iter_route_contexts
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from core.config import Settings, get_settings
-from core.datetime import configure_datetime
+from core.config import Settings, _app_settings, get_settings, settings_scope
 from core.db import start_database, stop_database
+from core.docs import install_local_docs
 from core.errors import install_exception_handlers
+from core.exceptions import ImproperlyConfigured
 from core.middleware import BodySizeLimitMiddleware
 from core.routing import include_flat
+from core.throttling.throttles import check_throttle_configuration
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
 
@@ -28,7 +30,14 @@ class CoreApp(FastAPI):
 
     On startup it starts the ORM (models discovered from `src/apps/*/models.py` unless
     `models=` or `Settings.models` say otherwise) and closes it on shutdown; each request gets
-    its `db` handle from the views layer. `/docs` and `/redoc` are served as in FastAPI.
+    its `db` handle from the views layer. `/docs` and `/redoc` are FastAPI's pages, with Swagger
+    UI and ReDoc served by the app itself unless `DOCS_ASSETS=cdn` (see `core.docs`).
+
+    `settings=` configures everything the app runs: inside its lifespan and requests
+    `get_settings()` answers them, so tokens, password hashing, the user model, OAuth,
+    sessions, the time zone and the database follow them, apart from any other app in the
+    process. Without it the app uses the process's settings (the environment, `set_settings`,
+    `configure_auth`).
     """
 
     def __init__(
@@ -46,7 +55,9 @@ class CoreApp(FastAPI):
         lifespan: Lifespan | None = None,
         **kwargs: Any,
     ) -> None:
+        #: The settings the app runs under; `own_settings` says they were given (`settings=`).
         self.settings = settings or get_settings()
+        self.own_settings = settings is not None
         self.database_url = database_url or self.settings.database_url
         self.model_modules = models
         self.create_schema = create_schema
@@ -72,6 +83,19 @@ class CoreApp(FastAPI):
             )
         for router in routers:
             self.include_router(router)
+
+    def setup(self) -> None:
+        """FastAPI's routes for the schema and docs; the docs' assets local unless DOCS_ASSETS=cdn."""
+        if self.settings.docs_assets == "cdn":
+            super().setup()
+            return
+        docs_url, redoc_url = self.docs_url, self.redoc_url
+        self.docs_url = self.redoc_url = None  # FastAPI adds only /openapi.json
+        try:
+            super().setup()
+        finally:
+            self.docs_url, self.redoc_url = docs_url, redoc_url
+        install_local_docs(self)
 
     def include_router(self, router: APIRouter, **options: Any) -> None:
         """FastAPI's `include_router`; AutoRouters are copied in flat (`include_flat`)."""
@@ -111,14 +135,31 @@ class CoreApp(FastAPI):
             https_only=self.settings.is_production if https_only is None else https_only,
         )
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ASGI call (a request or the lifespan) under the app's own settings."""
+        if not self.own_settings:
+            await super().__call__(scope, receive, send)
+            return
+        token = _app_settings.set(self.settings)
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            _app_settings.reset(token)
+
+    def settings_scope(self) -> AbstractContextManager[None]:
+        """Run a block as this app's requests run: with its settings in force (tests, the CLI)."""
+        return settings_scope(self.settings if self.own_settings else None)
+
     @asynccontextmanager
     async def _lifespan(self, app: FastAPI) -> AsyncIterator[Any]:
-        configure_datetime(self.settings.timezone, self.settings.use_tz)
+        check_throttle_configuration(self.routes, self.settings)  # bad rates: no start
+        resolve_configuration()
         context = await start_database(
             self.database_url, self.model_modules, self.settings, create_schema=self.create_schema
         )
         self.state.tortoise = context
         try:
+            resolve_user_model()
             if self._user_lifespan is None:
                 yield None
             else:
@@ -126,3 +167,30 @@ class CoreApp(FastAPI):
                     yield state
         finally:
             await stop_database()
+
+
+def resolve_configuration() -> None:
+    """Build what the settings in force derive once, at startup, failing early if invalid.
+
+    Requests then read the auth config (secret, lifetimes, algorithm), the default password
+    hasher and the time zone from caches kept per settings object.
+    """
+    from core.auth.hashers import get_password_hasher
+    from core.auth.tokens import get_auth_config
+    from core.datetime import timezone
+
+    get_auth_config()
+    get_password_hasher()
+    timezone.get_default_timezone()
+
+
+def resolve_user_model() -> None:
+    """Find the user model once the ORM runs (cached until it restarts); a USER_MODEL naming
+    no installed model stops the app. Apps without a user model need none."""
+    from core.auth.models import get_user_model
+
+    try:
+        get_user_model()
+    except ImproperlyConfigured:
+        if get_settings().user_model:
+            raise

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -15,6 +19,22 @@ _KNOWN_PLACEHOLDER_SECRETS = frozenset(
     {"", INSECURE_SECRET_KEY, "your-secret-key-here", "your-secret-key", "change-me", "secret"}
 )
 _MIN_PRODUCTION_SECRET_LENGTH = 32
+
+
+def check_production_secret(secret_key: str) -> None:
+    """Refuse an empty, placeholder or short secret: the one check, for settings and auth alike."""
+    if secret_key.strip() in _KNOWN_PLACEHOLDER_SECRETS:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is empty or a placeholder; set it to a long random value "
+            "before running with ENVIRONMENT=production "
+            '(python -c "import secrets; print(secrets.token_urlsafe(50))")'
+        )
+    if len(secret_key) < _MIN_PRODUCTION_SECRET_LENGTH:
+        raise ImproperlyConfigured(
+            f"SECRET_KEY is too short for production: use at least "
+            f"{_MIN_PRODUCTION_SECRET_LENGTH} random characters"
+        )
+
 
 Environment = Literal["development", "staging", "production", "testing"]
 
@@ -60,6 +80,7 @@ class Settings(BaseSettings):
     api_prefix: str = "/api/v1"
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_size: int = 1024 * 1024
+    docs_assets: Literal["local", "cdn"] = "local"  # where /docs and /redoc load their JS/CSS
 
     # Auth
     auth_access_token_expire_minutes: int = Field(default=30, gt=0)
@@ -80,6 +101,12 @@ class Settings(BaseSettings):
     session_max_age_seconds: int = Field(default=14 * 24 * 3600, gt=0)
     session_https_only: bool | None = None  # None: only in production
 
+    # Throttling (core.throttling): default classes (dotted paths), rates by scope, counters
+    throttle_classes: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    throttle_rates: dict[str, str | None] = Field(default_factory=dict)
+    throttle_store: str = "memory"  # memory | database | redis://host:6379/0
+    num_proxies: int = Field(default=0, ge=0)  # trusted proxies adding X-Forwarded-For
+
     # Date and time
     timezone: str = "UTC"
     use_tz: bool = True
@@ -88,24 +115,14 @@ class Settings(BaseSettings):
     migrations_engine: Literal["tortoise", "aerich"] = "tortoise"
     migrations_dir: str = "migrations"
 
-    _split_lists = field_validator("models", "cors_origins", mode="before")(
+    _split_lists = field_validator("models", "cors_origins", "throttle_classes", mode="before")(
         classmethod(lambda cls, v: _split_comma_list(v))
     )
 
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:
         if self.is_production:
-            if self.secret_key.strip() in _KNOWN_PLACEHOLDER_SECRETS:
-                raise ImproperlyConfigured(
-                    "SECRET_KEY is empty or a placeholder; set it to a long random value "
-                    "before running with ENVIRONMENT=production "
-                    '(python -c "import secrets; print(secrets.token_urlsafe(50))")'
-                )
-            if len(self.secret_key) < _MIN_PRODUCTION_SECRET_LENGTH:
-                raise ImproperlyConfigured(
-                    f"SECRET_KEY is too short for production: use at least "
-                    f"{_MIN_PRODUCTION_SECRET_LENGTH} random characters"
-                )
+            check_production_secret(self.secret_key)
         return self
 
     @property
@@ -125,11 +142,29 @@ class Settings(BaseSettings):
         return self.debug
 
 
+# Where the settings come from, innermost first: `override_settings` (core.testing) patches
+# whichever applies; the running CoreApp's own settings (a ContextVar set for each ASGI call);
+# the process default (`set_settings`, else read from the environment once).
 _active_settings: Settings | None = None
+_app_settings: ContextVar[Settings | None] = ContextVar("core_app_settings", default=None)
+_overrides: list[dict[str, Any]] = []
+_overridden: dict[int, tuple[Settings, Settings]] = {}
 
 
 def get_settings() -> Settings:
-    """The settings the framework uses: those given to `set_settings`, else read once from the env."""
+    """The settings in force: the running app's (`CoreApp(settings=...)`), else the process's.
+
+    The process's are those given to `set_settings`, else read once from the environment.
+    """
+    settings = _app_settings.get()
+    if settings is None:
+        settings = _active_settings
+        if settings is None:
+            settings = _read_process_settings()
+    return _with_overrides(settings) if _overrides else settings
+
+
+def _read_process_settings() -> Settings:
     global _active_settings
     if _active_settings is None:
         _active_settings = Settings()
@@ -137,6 +172,85 @@ def get_settings() -> Settings:
 
 
 def set_settings(settings: Settings | None) -> None:
-    """Make `settings` the framework's settings (None re-reads the environment on next use)."""
+    """Make `settings` the process's settings, for scripts (None re-reads the environment).
+
+    An app given `CoreApp(settings=...)` uses its own inside its requests and lifespan.
+    """
     global _active_settings
     _active_settings = settings
+
+
+def get_app_settings() -> Settings | None:
+    """The own settings of the CoreApp running this code; None outside one (or without any)."""
+    return _app_settings.get()
+
+
+@contextmanager
+def settings_scope(settings: Settings | None) -> Iterator[None]:
+    """Run the block as the app owning `settings` runs: `get_settings()` answers them.
+
+    None leaves the process's settings in force. `CoreApp` does this for each ASGI call;
+    the CLI and `core.testing` use it to act as the app would (sign a token, hash a password).
+    """
+    if settings is None:
+        yield
+        return
+    token = _app_settings.set(settings)
+    try:
+        yield
+    finally:
+        _app_settings.reset(token)
+
+
+def _with_overrides(settings: Settings) -> Settings:
+    """`settings` with the active `override_settings` values, one copy per base and override."""
+    cached = _overridden.get(id(settings))
+    if cached is not None and cached[0] is settings:
+        return cached[1]
+    values: dict[str, Any] = {}
+    for layer in _overrides:
+        values.update(layer)
+    patched = settings.model_copy(update=values)
+    _overridden[id(settings)] = (settings, patched)
+    return patched
+
+
+def _push_overrides(values: dict[str, Any]) -> None:
+    """Apply `values` over every settings object until `_pop_overrides(values)` (tests)."""
+    _overrides.append(values)
+    _overridden.clear()
+
+
+def _pop_overrides(values: dict[str, Any]) -> None:
+    for index in range(len(_overrides) - 1, -1, -1):
+        if _overrides[index] is values:
+            del _overrides[index]
+            break
+    _overridden.clear()
+
+
+def _clear_overrides() -> None:
+    _overrides.clear()
+    _overridden.clear()
+
+
+T = TypeVar("T")
+_derived: dict[int, dict[str, Any]] = {}
+
+
+def derived(settings: Settings, name: str, build: Callable[[Settings], T]) -> T:
+    """`build(settings)`, computed once per settings object and kept while it lives.
+
+    What the framework derives from settings (the auth config, the time zone) is built the
+    first time an app's settings are used, then read from here: never once per request.
+    """
+    key = id(settings)
+    cache = _derived.get(key)
+    if cache is None:
+        cache = _derived[key] = {}
+        weakref.finalize(settings, _derived.pop, key, None)
+    try:
+        value: T = cache[name]
+    except KeyError:
+        value = cache[name] = build(settings)
+    return value

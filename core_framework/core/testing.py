@@ -7,22 +7,36 @@ async with app_client(app) as client:          # lifespan run, schema created af
     response = await client.get("/api/v1/auth/me/")
 ```
 SQLite in memory unless DATABASE_URL names another database (PostgreSQL in CI).
+`override_settings(**values)` changes settings for a block or a test, and
+`reset_framework_state()` puts every framework-level registry back as a new process has it.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager, nullcontext
+from types import TracebackType
+from typing import Any, TypeVar
 
 import httpx
 from asgi_lifespan import LifespanManager
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from core.auth.hashers import get_password_hasher, set_default_password_hasher
-from core.auth.tokens import create_access_token
+from core import config
+from core.auth.backends import reset_auth_backends
+from core.auth.hashers import (
+    get_password_hasher,
+    reset_password_hashers,
+    set_default_password_hasher,
+)
+from core.auth.models import reset_user_model_cache
+from core.auth.tokens import create_access_token, reset_auth_config, reset_token_backends
+from core.config import set_settings
+from core.datetime import reset_datetime_config
 from core.db.connection import connect
 from core.db.schema import recreate_schema
 
@@ -52,10 +66,18 @@ def app_database() -> BaseDBAsyncClient:
     return connections.get("default")
 
 
+class AppClient(httpx.AsyncClient):
+    """The client `app_client` yields: an `httpx.AsyncClient` that knows the app it talks to."""
+
+    def __init__(self, app: Any, **options: Any) -> None:
+        super().__init__(**options)
+        self.app = app
+
+
 @asynccontextmanager
 async def app_client(
     app: Any, base_url: str = "http://testserver", fresh_schema: bool = True
-) -> AsyncIterator[httpx.AsyncClient]:
+) -> AsyncIterator[AppClient]:
     """An httpx client over the real ASGI app, its lifespan started (and stopped after).
 
     With `fresh_schema` every table is dropped and the models' tables are created, so each
@@ -65,25 +87,110 @@ async def app_client(
         if fresh_schema:
             await recreate_schema(app_database())
         transport = httpx.ASGITransport(app=manager.app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+        async with AppClient(app, transport=transport, base_url=base_url) as client:
             yield client
 
 
+def _as_client_app(client: httpx.AsyncClient) -> AbstractContextManager[None]:
+    """A block run as the client's app runs its requests: under its own settings, if any."""
+    scope = getattr(getattr(client, "app", None), "settings_scope", None)
+    return scope() if callable(scope) else nullcontext()
+
+
 def force_authenticate(client: httpx.AsyncClient, user: Any | None) -> None:
-    """Send the next requests as `user` (a real access token), or anonymously with None."""
+    """Send the next requests as `user` (a real access token), or anonymously with None.
+
+    The token is signed as the client's app signs (its own `settings=`, when it has them).
+    """
     if user is None:
         client.headers.pop("Authorization", None)
     else:
-        token = create_access_token({"sub": str(user.pk)})
+        with _as_client_app(client):
+            token = create_access_token({"sub": str(user.pk)})
         client.headers["Authorization"] = f"Bearer {token}"
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class override_settings:
+    """Change settings for a block, or for a test as a decorator (sync or async):
+
+    ```python
+    with override_settings(auth_access_token_expire_minutes=1):
+        ...
+    ```
+    The values patch whichever settings are in force, the process's and every app's own
+    (`CoreApp(settings=...)`), and what derives from them follows: tokens, the default password
+    hasher, the time zone. Outside an app, `configure_auth` and `set_default_password_hasher`
+    still win over them (`reset_framework_state()` clears those).
+    """
+
+    def __init__(self, **values: Any) -> None:
+        self.values = values
+        self._layers: list[dict[str, Any]] = []
+
+    def __enter__(self) -> None:
+        layer = dict(self.values)
+        self._layers.append(layer)
+        config._push_overrides(layer)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        config._pop_overrides(self._layers.pop())
+
+    def __call__(self, func: _F) -> _F:
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def run_async(*args: Any, **kwargs: Any) -> Any:
+                with self:
+                    return await func(*args, **kwargs)
+
+            return run_async  # type: ignore[return-value]
+
+        @functools.wraps(func)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            with self:
+                return func(*args, **kwargs)
+
+        return run  # type: ignore[return-value]
+
+
+def reset_framework_state() -> None:
+    """Put every framework-level registry and setting back as a new process has them.
+
+    Settings (`set_settings`, `override_settings`), `configure_auth`, the default password
+    hasher, the password hasher, token backend, auth backend and OAuth provider registries,
+    `configure_datetime`, the cached user model and the throttle stores with their counts.
+    Call it before (or after) each test.
+    """
+    from core.auth.oauth.providers import reset_oauth_providers
+    from core.throttling.stores import reset_throttle_stores
+
+    config._clear_overrides()
+    set_settings(None)
+    reset_auth_config()
+    reset_password_hashers()
+    reset_token_backends()
+    reset_auth_backends()
+    reset_oauth_providers()
+    reset_datetime_config()
+    reset_user_model_cache()
+    reset_throttle_stores()
 
 
 @contextmanager
 def fast_password_hasher() -> Iterator[None]:
-    """Hash passwords with the test-only fast hasher inside the block."""
+    """Hash passwords with the test-only fast hasher inside the block, in and out of apps."""
     get_password_hasher(FAST_TEST_HASHER)
     set_default_password_hasher(FAST_TEST_HASHER)
     try:
-        yield
+        with override_settings(auth_password_hasher=FAST_TEST_HASHER):
+            yield
     finally:
         set_default_password_hasher(None)

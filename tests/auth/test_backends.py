@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,15 +25,8 @@ def names() -> list[str]:
     return [backend.name for backend in get_auth_backends()]
 
 
-@pytest.fixture(autouse=True)
-def clean_registry() -> Iterator[None]:
-    """Whatever a test registers is gone afterwards; the default backend is the built-in one."""
-    before = {backend.name for backend in get_auth_backends()}
-    yield
-    for backend in get_auth_backends():
-        if backend.name not in before:
-            unregister_auth_backend(backend.name)
-    unregister_auth_backend("default")
+# Whatever a test registers is gone afterwards: the suite's `framework_state` fixture resets
+# the registry to the built-in default backend around each test.
 
 
 # --- the default backend --------------------------------------------------------------------

@@ -8,7 +8,6 @@ import hashlib
 import re
 import sys
 import threading
-from collections.abc import Iterator
 
 import argon2.low_level
 import bcrypt
@@ -32,13 +31,13 @@ from core.auth import (
     make_unusable_password,
     register_password_hasher,
     reset_auth_config,
-    reset_password_hashers,
     run_dummy_hash,
     set_default_password_hasher,
     unregister_password_hasher,
 )
-from core.config import Settings, get_settings, set_settings
+from core.config import Settings, set_settings
 from core.exceptions import ImproperlyConfigured
+from core.testing import reset_framework_state
 
 # Django's own test vector (tests/auth_tests/test_hashers.py, PBKDF2 at Django 6.0's 1,200,000).
 DJANGO_PBKDF2 = "pbkdf2_sha256$1200000$seasalt$6sTlFi4QohxXLuZigqDIUNX8xG9NxrTmV8+flFQdBqE="
@@ -71,15 +70,13 @@ SALT22 = "abcdefghijklmnopqrstuv"
 
 
 @pytest.fixture(autouse=True)
-def _restore_hashers() -> Iterator[None]:
-    """Every test starts and ends with the built-in registry and the settings' default."""
-    settings = get_settings()
-    reset_auth_config()
-    reset_password_hashers()
-    yield
-    reset_auth_config()
-    reset_password_hashers()
-    set_settings(settings)
+def _restore_hashers() -> None:
+    """Every test starts with the built-in registry and the settings' default hasher.
+
+    `reset_framework_state` also lifts the suite's fast test hasher; the suite's
+    `framework_state` fixture resets everything again after the test.
+    """
+    reset_framework_state()
 
 
 @pytest.fixture

@@ -27,7 +27,6 @@ from core.auth import (
     get_auth_config,
     login_required,
     register_auth_backend,
-    reset_auth_config,
     revoke_token,
     unregister_auth_backend,
 )
@@ -38,10 +37,9 @@ OTHER_SECRET = "a-different-secret-that-signed-nothing-here-0123456789abcdefgh"
 
 
 @pytest.fixture(autouse=True)
-def auth_config() -> Iterator[None]:
+def auth_config() -> None:
+    """The suite's `framework_state` fixture resets this (and auth backends) after each test."""
     configure_auth(secret_key=SECRET, password_hasher="fast_test")
-    yield
-    reset_auth_config()
 
 
 async def get_db(request: Request) -> BaseDBAsyncClient:

@@ -12,7 +12,6 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,6 @@ from core.auth import (
     is_token_revoked,
     register_token_backend,
     reset_auth_config,
-    reset_token_backends,
     revoke_token,
     rotate_refresh_token,
     user_for_token,
@@ -50,11 +48,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
-def auth_config() -> Iterator[None]:
+def auth_config() -> None:
+    """The suite's `framework_state` fixture resets this (and token backends) after each test."""
     configure_auth(secret_key=SECRET, password_hasher="fast_test")
-    yield
-    reset_auth_config()
-    reset_token_backends()
 
 
 async def make_user(db: BaseDBAsyncClient, email: str = "user@example.com") -> User:

@@ -9,7 +9,6 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,7 +29,6 @@ from core.auth import (
     get_token_backend,
     register_token_backend,
     reset_auth_config,
-    reset_token_backends,
     unregister_token_backend,
     verify_token,
 )
@@ -52,16 +50,11 @@ OTHER_SECRET = "another-secret-key-that-did-not-sign-these-tokens-0123456789abcd
 
 
 @pytest.fixture(autouse=True)
-def auth_config() -> Iterator[AuthConfig]:
-    """Configure auth for each test; afterwards restore settings, config and the JWT backend."""
-    settings = get_settings()
-    config = configure_auth(
+def auth_config() -> AuthConfig:
+    """Configure auth for each test (the suite's `framework_state` fixture resets it after)."""
+    return configure_auth(
         secret_key=SECRET, access_token_expire_minutes=15, refresh_token_expire_days=3
     )
-    yield config
-    reset_auth_config()
-    reset_token_backends()
-    set_settings(settings)
 
 
 def b64(data: bytes | dict[str, Any]) -> str:

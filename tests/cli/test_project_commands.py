@@ -189,6 +189,24 @@ def test_migrate_createsuperuser_then_login_over_http(tmp_path: Path) -> None:
         server.wait(timeout=30)
 
 
+def test_createsuperuser_hashes_with_the_settings_of_the_projects_app(tmp_path: Path) -> None:
+    """The app's own settings object decides, not the environment the command runs in."""
+    project = scaffolded(tmp_path)
+    config = project.root / "src" / "api" / "config.py"
+    source = config.read_text(encoding="utf-8")
+    config.write_text(
+        source.replace(
+            "settings = AppSettings()", 'settings = AppSettings(auth_password_hasher="scrypt")'
+        ),
+        encoding="utf-8",
+    )
+    project.core("makemigrations", "--name", "initial")
+    project.core("migrate")
+    project.core("createsuperuser", "--email", "root@example.com", "--password", "Passw0rdOK")
+    rows = project.sql("SELECT password_hash FROM users")
+    assert [row["password_hash"].split("$", 1)[0] for row in rows] == ["scrypt"]
+
+
 @pytest.mark.db
 def test_uvicorn_with_several_workers_serves_the_project(tmp_path: Path) -> None:
     project = scaffolded(tmp_path)

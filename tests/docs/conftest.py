@@ -12,8 +12,9 @@ _runner: DocRunner | None = None
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing() -> Iterator[None]:
-    """Overrides the suite's fast test hasher: the samples hash passwords as apps really do."""
+def framework_state() -> Iterator[None]:
+    """Overrides the suite's reset and fast test hasher: a page's blocks share its state, and
+    the samples hash passwords as apps really do. The runner resets the framework per page."""
     yield
 
 

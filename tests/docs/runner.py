@@ -41,7 +41,6 @@ from __future__ import annotations
 import ast
 import asyncio
 import contextlib
-import copy
 import importlib
 import linecache
 import os
@@ -695,7 +694,6 @@ class _GlobalState:
     environ: dict[str, str]
     path: list[str]
     modules: set[str]
-    auth_backends: dict[str, Any]
     models_by_table: dict[str, Any]
     pending_references: dict[str, list[Any]]
     core_models: dict[Any, dict[str, Any]]
@@ -705,7 +703,6 @@ class _GlobalState:
     def save(cls) -> _GlobalState:
         from tortoise.backends.base import executor
 
-        from core.auth import backends
         from core.models import registry
 
         # Tortoise caches INSERT statements by table name, whatever the model class: a page's
@@ -717,7 +714,6 @@ class _GlobalState:
             environ=dict(os.environ),
             path=list(sys.path),
             modules=set(sys.modules),
-            auth_backends=copy.copy(backends._backends),
             models_by_table=dict(registry._models_by_table),
             pending_references={k: list(v) for k, v in registry._pending.items()},
             core_models=_isolate_core_models(),
@@ -727,12 +723,8 @@ class _GlobalState:
     def restore(self) -> None:
         from tortoise.backends.base import executor
 
-        from core.auth import backends, reset_auth_config, reset_password_hashers
-        from core.auth.oauth import reset_oauth_providers
-        from core.auth.tokens import reset_token_backends
-        from core.config import set_settings
-        from core.datetime import configure_datetime
         from core.models import registry
+        from core.testing import reset_framework_state
 
         registry._models_by_table.clear()
         registry._models_by_table.update(self.models_by_table)
@@ -745,14 +737,7 @@ class _GlobalState:
         os.environ.clear()
         os.environ.update(self.environ)
         sys.path[:] = self.path
-        backends._backends.clear()
-        backends._backends.update(self.auth_backends)
-        reset_auth_config()
-        reset_password_hashers()
-        reset_token_backends()
-        reset_oauth_providers()
-        set_settings(None)
-        configure_datetime("UTC", True)
+        reset_framework_state()
 
 
 class DocRunner:

@@ -110,8 +110,8 @@ def app_db(client: httpx.AsyncClient) -> BaseDBAsyncClient:
 
 
 def configure(app: CoreApp, **settings: Any) -> None:
-    """Change the running app's settings (the OAuth views read `app.state.settings`)."""
-    app.state.settings = app.state.settings.model_copy(update=settings)
+    """Change the running app's own settings (its requests then run under the new ones)."""
+    app.settings = app.state.settings = app.settings.model_copy(update=settings)
 
 
 async def follow(

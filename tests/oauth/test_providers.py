@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -34,12 +33,11 @@ from tests.oauth.conftest import create_oauth_app
 
 
 @pytest.fixture(autouse=True)
-def clean_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def clean_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No OAUTH_* variables; the suite's `framework_state` fixture resets the registry."""
     for key in list(__import__("os").environ):
         if key.upper().startswith("OAUTH_"):
             monkeypatch.delenv(key)
-    reset_oauth_providers()
-    yield
     reset_oauth_providers()
 
 

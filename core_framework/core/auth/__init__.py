@@ -85,6 +85,7 @@ from core.auth.backends import (
     get_auth_backend,
     get_auth_backends,
     register_auth_backend,
+    reset_auth_backends,
     unregister_auth_backend,
 )
 from core.auth.models import (
@@ -133,6 +134,7 @@ __all__ += [
     "login_required",
     "password_problems",
     "register_auth_backend",
+    "reset_auth_backends",
     "revoke_token",
     "rotate_refresh_token",
     "token_pair",

@@ -138,6 +138,12 @@ def unregister_auth_backend(name: str) -> None:
         _backends.pop(name, None)
 
 
+def reset_auth_backends() -> None:
+    """Keep only the built-in email/password backend (test isolation)."""
+    _backends.clear()
+    _backends[ModelBackend.name] = ModelBackend()
+
+
 def get_auth_backend(name: str = "default") -> AuthBackend:
     try:
         return _backends[name]

@@ -21,7 +21,7 @@ import string
 from types import ModuleType
 from typing import ClassVar, TypeGuard
 
-from core.config import get_settings
+from core.config import get_app_settings, get_settings
 from core.exceptions import ImproperlyConfigured
 
 __all__ = [
@@ -516,7 +516,11 @@ def unregister_password_hasher(name: str) -> None:
 
 
 def set_default_password_hasher(name: str | None) -> None:
-    """Hash new passwords with `name` (checked on use); None means Settings.auth_password_hasher."""
+    """Hash new passwords with `name` (checked on use); None means Settings.auth_password_hasher.
+
+    For scripts and apps built without `settings=`: an app given `CoreApp(settings=...)` hashes
+    with its AUTH_PASSWORD_HASHER (tests switch it with `core.testing.override_settings`).
+    """
     global _default_name
     _default_name = name
 
@@ -538,7 +542,10 @@ def _lookup(name: str) -> PasswordHasher | None:
 def get_password_hasher(name: str | None = None) -> PasswordHasher:
     """The hasher registered as `name` (or an alias); None gives the configured default."""
     if name is None:
-        name = _default_name or get_settings().auth_password_hasher
+        if _default_name is None or get_app_settings() is not None:
+            name = get_settings().auth_password_hasher
+        else:
+            name = _default_name
     hasher = _lookup(name)
     if hasher is None:
         known = ", ".join(sorted(_hashers))

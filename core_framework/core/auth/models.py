@@ -580,15 +580,40 @@ def user_models(candidates: Iterable[type[Any]]) -> list[type[AbstractUser]]:
     ]
 
 
+#: The last answer of `get_user_model`: (Tortoise's Apps, USER_MODEL, the model). A new
+#: Tortoise.init makes a new Apps object, which is how the cache notices a re-initialised ORM.
+_user_model_cache: tuple[object, str | None, type[AbstractUser]] | None = None
+
+
 def get_user_model() -> type[AbstractUser]:
-    """The project's user model: the one installed concrete AbstractUser (`USER_MODEL` picks one)."""
+    """The project's user model: the one installed concrete AbstractUser (`USER_MODEL` picks one).
+
+    Looked up once per ORM start and USER_MODEL value, then cached.
+    """
+    global _user_model_cache
     from tortoise import Tortoise
 
     from core.config import get_settings
 
     apps = Tortoise.apps
-    found = user_models(apps.get_models_iterable() if apps is not None else ())
     wanted = get_settings().user_model
+    cached = _user_model_cache
+    if cached is not None and cached[0] is apps and cached[1] == wanted:
+        return cached[2]
+    model = _find_user_model(apps, wanted)
+    if apps is not None:
+        _user_model_cache = (apps, wanted, model)
+    return model
+
+
+def reset_user_model_cache() -> None:
+    """Forget the cached user model (test isolation; a new ORM start does this by itself)."""
+    global _user_model_cache
+    _user_model_cache = None
+
+
+def _find_user_model(apps: Any, wanted: str | None) -> type[AbstractUser]:
+    found = user_models(apps.get_models_iterable() if apps is not None else ())
     if wanted:
         name = wanted.rsplit(".", 1)[-1]
         matches = [

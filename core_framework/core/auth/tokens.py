@@ -1,6 +1,8 @@
 """Access and refresh tokens: signed JWTs (joserfc) behind a pluggable, registered backend.
 
-`configure_auth` fixes the secret, lifetimes and claims once at startup; `create_access_token`,
+The secret, lifetimes and claims come from the settings in force (the running app's own, see
+`core.config.get_settings`), resolved once per settings object; `configure_auth` fixes them for
+scripts and apps built without `settings=`. `create_access_token`,
 `create_refresh_token`, `verify_token` and `decode_token` delegate to the active backend, which
 `register_token_backend` replaces (the guide's `CustomJWTBackend`). Verification never raises:
 anything but a valid token of the expected type gives None. Revocation (by `jti`) lives in the
@@ -22,7 +24,7 @@ from joserfc.errors import InvalidClaimError
 from joserfc.jwk import OctKey
 
 from core.auth.hashers import set_default_password_hasher
-from core.config import get_settings
+from core.config import Settings, check_production_secret, derived, get_app_settings, get_settings
 from core.exceptions import ImproperlyConfigured
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "AuthConfig",
     "JWTBackend",
     "TokenBackend",
+    "auth_config_for",
     "configure_auth",
     "create_access_token",
     "create_refresh_token",
@@ -55,7 +58,6 @@ SUPPORTED_ALGORITHMS = ("HS256", "HS384", "HS512")
 RESERVED_CLAIMS = frozenset({"type", "iat", "exp", "jti", "iss", "aud"})
 #: How far in the future an `iat` may lie (clock skew between servers); `exp` gets no leeway.
 IAT_CLOCK_SKEW_SECONDS = 30
-_MIN_PRODUCTION_SECRET_LENGTH = 32
 
 
 @dataclass(frozen=True)
@@ -83,41 +85,29 @@ class AuthConfig:
 _config: AuthConfig | None = None
 
 
-def _build_config(
-    secret_key: str | None = None,
-    access_token_expire_minutes: int | None = None,
-    refresh_token_expire_days: int | None = None,
-    password_hasher: str | None = None,
-    algorithm: str | None = None,
-    issuer: str | None = None,
-    audience: str | None = None,
-    rotate_refresh_tokens: bool | None = None,
-) -> AuthConfig:
-    """An AuthConfig from the given values, the rest from the settings, checked for safety."""
-    settings = get_settings()
+def _build_config(settings: Settings, **values: Any) -> AuthConfig:
+    """An AuthConfig from `settings`, with the non-None `values` in place, checked for safety."""
+    given = {name: value for name, value in values.items() if value is not None}
     config = AuthConfig(
-        secret_key=settings.secret_key if secret_key is None else secret_key,
-        access_token_expire_minutes=settings.auth_access_token_expire_minutes
-        if access_token_expire_minutes is None
-        else access_token_expire_minutes,
-        refresh_token_expire_days=settings.auth_refresh_token_expire_days
-        if refresh_token_expire_days is None
-        else refresh_token_expire_days,
-        password_hasher=password_hasher or settings.auth_password_hasher,
-        algorithm=algorithm or settings.auth_algorithm,
-        issuer=settings.auth_issuer if issuer is None else issuer,
-        audience=settings.auth_audience if audience is None else audience,
-        rotate_refresh_tokens=settings.auth_rotate_refresh_tokens
-        if rotate_refresh_tokens is None
-        else rotate_refresh_tokens,
+        secret_key=given.get("secret_key", settings.secret_key),
+        access_token_expire_minutes=given.get(
+            "access_token_expire_minutes", settings.auth_access_token_expire_minutes
+        ),
+        refresh_token_expire_days=given.get(
+            "refresh_token_expire_days", settings.auth_refresh_token_expire_days
+        ),
+        password_hasher=given.get("password_hasher") or settings.auth_password_hasher,
+        algorithm=given.get("algorithm") or settings.auth_algorithm,
+        issuer=given.get("issuer", settings.auth_issuer),
+        audience=given.get("audience", settings.auth_audience),
+        rotate_refresh_tokens=given.get(
+            "rotate_refresh_tokens", settings.auth_rotate_refresh_tokens
+        ),
     )
     if not config.secret_key:
         raise ImproperlyConfigured("The auth secret key is empty: set SECRET_KEY")
-    if settings.is_production and len(config.secret_key) < _MIN_PRODUCTION_SECRET_LENGTH:
-        raise ImproperlyConfigured(
-            f"The auth secret key is too short for production: use at least "
-            f"{_MIN_PRODUCTION_SECRET_LENGTH} random characters"
-        )
+    if settings.is_production:
+        check_production_secret(config.secret_key)
     if config.algorithm not in SUPPORTED_ALGORITHMS:
         raise ImproperlyConfigured(
             f"Unsupported token algorithm {config.algorithm!r}: the default backend signs with "
@@ -126,6 +116,11 @@ def _build_config(
     if config.access_token_expire_minutes <= 0 or config.refresh_token_expire_days <= 0:
         raise ImproperlyConfigured("Token lifetimes must be positive")
     return config
+
+
+def auth_config_for(settings: Settings) -> AuthConfig:
+    """The AuthConfig of `settings`: built and checked once per settings object, then reused."""
+    return derived(settings, "auth_config", _build_config)
 
 
 def configure_auth(
@@ -138,17 +133,22 @@ def configure_auth(
     audience: str | None = None,
     rotate_refresh_tokens: bool | None = None,
 ) -> AuthConfig:
-    """Fix the token settings and the default password hasher; omitted values come from Settings."""
+    """Fix the token settings and default hasher of the process; omitted values come from Settings.
+
+    For scripts and apps built without `settings=`: an app given `CoreApp(settings=...)` signs,
+    verifies and hashes with its own settings, whatever this was told.
+    """
     global _config
     config = _build_config(
-        secret_key,
-        access_token_expire_minutes,
-        refresh_token_expire_days,
-        password_hasher,
-        algorithm,
-        issuer,
-        audience,
-        rotate_refresh_tokens,
+        get_settings(),
+        secret_key=secret_key,
+        access_token_expire_minutes=access_token_expire_minutes,
+        refresh_token_expire_days=refresh_token_expire_days,
+        password_hasher=password_hasher,
+        algorithm=algorithm,
+        issuer=issuer,
+        audience=audience,
+        rotate_refresh_tokens=rotate_refresh_tokens,
     )
     _config = config
     set_default_password_hasher(config.password_hasher)
@@ -156,8 +156,10 @@ def configure_auth(
 
 
 def get_auth_config() -> AuthConfig:
-    """The configuration `configure_auth` set, else one read from the current Settings."""
-    return _config if _config is not None else _build_config()
+    """The running app's config (from its settings), else `configure_auth`'s, else the settings'."""
+    if _config is not None and get_app_settings() is None:
+        return _config
+    return auth_config_for(get_settings())
 
 
 def reset_auth_config() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import code
+import importlib
 import inspect
 import keyword
 import re
@@ -12,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import types
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -137,10 +139,17 @@ def _valid_email(value: str) -> str:
         raise click.BadParameter(f"{value!r} is not a valid email address") from None
 
 
-def _import_project_app() -> None:
-    """Import src.main so the project's settings and auth configuration are in force."""
-    if Path("src/main.py").exists():
-        __import__("src.main")
+def _import_project_app() -> Any:
+    """Import src.main and return its `app` (None if it has none): commands run as it does."""
+    if not Path("src/main.py").exists():
+        return None
+    return getattr(importlib.import_module("src.main"), "app", None)
+
+
+def _as_app(app: Any) -> AbstractContextManager[None]:
+    """A block run under the app's own settings (tokens, hasher, user model, database)."""
+    scope = getattr(app, "settings_scope", None)
+    return scope() if callable(scope) else nullcontext()
 
 
 @click.command()
@@ -172,15 +181,17 @@ def createsuperuser(email: str | None, password: str | None) -> None:
     problems = password_problems(password)
     if problems:
         fail("; ".join(problems))
-    _import_project_app()
+    app = _import_project_app()
 
     async def create() -> str:
-        async with connect() as db:
-            user_model = get_user_model()
-            if await user_model.get_by_email(email, db) is not None:
-                fail(f"a user with email {email} already exists")
-            user = await user_model.create_superuser(email=email, password=password, db=db)
-            return str(user.email)
+        with _as_app(app):  # the app's database, user model and password hasher
+            url, models = getattr(app, "database_url", None), getattr(app, "model_modules", None)
+            async with connect(url, models) as db:
+                user_model = get_user_model()
+                if await user_model.get_by_email(email, db) is not None:
+                    fail(f"a user with email {email} already exists")
+                user = await user_model.create_superuser(email=email, password=password, db=db)
+                return str(user.email)
 
     click.echo(f"Superuser {run(create())} created.")
 
@@ -242,21 +253,23 @@ def shell() -> None:
     from core.db import start_database, stop_database
 
     _require_project()
-    _import_project_app()
+    app = _import_project_app()
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    loop.run_until_complete(start_database())
-    try:
-        namespace = _shell_namespace()
-        banner = (
-            "Core shell: `await` works here. Models: "
-            + ", ".join(sorted(k for k in namespace if k != "db"))
-            + "; the connection is `db`."
-        )
-        AsyncConsole(namespace, loop).interact(banner=banner, exitmsg="")
-    finally:
-        loop.run_until_complete(stop_database())
-        loop.close()
+    with _as_app(app):  # the shell's code runs as the app's requests do
+        url, models = getattr(app, "database_url", None), getattr(app, "model_modules", None)
+        loop.run_until_complete(start_database(url, models))
+        try:
+            namespace = _shell_namespace()
+            banner = (
+                "Core shell: `await` works here. Models: "
+                + ", ".join(sorted(k for k in namespace if k != "db"))
+                + "; the connection is `db`."
+            )
+            AsyncConsole(namespace, loop).interact(banner=banner, exitmsg="")
+        finally:
+            loop.run_until_complete(stop_database())
+            loop.close()
 
 
 PROJECT_COMMANDS = (init, run_server, createsuperuser, startapp, shell)

@@ -12,7 +12,7 @@ from core.db.urls import parse_database_url
 #: The Tortoise app label every model lives in (one app, as in DESIGN.md).
 APP_LABEL = "models"
 #: The framework's own model modules, always installed.
-CORE_MODEL_MODULES: tuple[str, ...] = ("core.auth.models",)
+CORE_MODEL_MODULES: tuple[str, ...] = ("core.auth.models", "core.throttling.models")
 
 
 def discover_model_modules(project_dir: str | os.PathLike[str] | None = None) -> list[str]:

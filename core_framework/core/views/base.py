@@ -15,6 +15,12 @@ from tortoise.transactions import in_transaction
 
 from core.auth.request import authenticate_request
 from core.permissions import AllowAny, Permission, resolve_permissions
+from core.throttling.throttles import (
+    BaseThrottle,
+    check_throttles,
+    declared_throttles,
+    throttles_for,
+)
 from core.views.dependencies import runs_in_transaction
 from core.views.errors import NotAuthenticated, PermissionDenied
 
@@ -40,6 +46,9 @@ class View:
     #: Whether the view keeps state in the signed session cookie (`request.session`); CoreApp
     #: installs the session middleware only when a routed view does.
     uses_session: ClassVar[bool] = False
+    #: Checked after the permissions (`core.throttling`); None: THROTTLE_CLASSES from settings.
+    throttle_classes: ClassVar[Sequence[Any] | None] = None
+    throttle_scope: ClassVar[str | None] = None
 
     request: Request
     action: str
@@ -73,16 +82,25 @@ class View:
             if not await _allows(permission.has_permission(request, self)):
                 raise self.permission_denied(permission)
 
+    def get_throttles(self) -> list[BaseThrottle]:
+        """The throttles of the current action: the action's own, then the class's, then settings'."""
+        return throttles_for(self)
+
+    async def check_throttles(self, request: Request) -> None:
+        """A 429 (`Throttled`) when any throttle refuses the request."""
+        await check_throttles(request, self)
+
     async def check_object_permissions(self, request: Request, obj: Any) -> None:
         for permission in self.get_permissions():
             if not await _allows(permission.has_object_permission(request, self, obj)):
                 raise self.permission_denied(permission)
 
     async def initial(self, request: Request, db: BaseDBAsyncClient) -> None:
-        """Authenticate, then check permissions; runs before the body is parsed."""
+        """Authenticate, check permissions, then throttles; runs before the body is parsed."""
         self.request = request
         self.user = await authenticate_request(request, db)
         await self.check_permissions(request)
+        await self.check_throttles(request)
 
     @classmethod
     def authorizer(cls, action: str | None) -> Callable[..., Any]:
@@ -144,6 +162,9 @@ class APIView(View):
         """
 
         authorize = cls.authorizer(None)
+        for method in ("get", "post", "put", "patch", "delete"):  # a bad `rate` fails here
+            if callable(getattr(cls, method, None)):
+                declared_throttles(cls, method)
 
         async def endpoint(request: Request, view: View = Depends(authorize)) -> Any:
             handler = getattr(view, request.method.lower(), None)

@@ -24,6 +24,8 @@ class ActionInfo:
     output_schema: Any
     status_code: int | None
     summary: str | None
+    throttle_classes: tuple[Any, ...] | None = None
+    throttle_scope: str | None = None
 
 
 def action(
@@ -34,12 +36,15 @@ def action(
     input_schema: type[BaseModel] | None = None,
     output_schema: Any = None,
     status_code: int | None = None,
+    throttle_classes: Iterable[Any] | None = None,
+    throttle_scope: str | None = None,
 ) -> Callable[[F], F]:
     """Route a ViewSet method at `/<prefix>/<name>/` (or `/<prefix>/{id}/<name>/` with `detail`).
 
     With `input_schema` the body is validated and passed as `data=`; with `output_schema` (a
     schema, or a type such as `list[PostOutput]`) the return value is validated, serialized
-    and documented as the response model.
+    and documented as the response model. `throttle_classes` and `throttle_scope` replace
+    the ViewSet's for this action.
     """
 
     def decorate(func: F) -> F:
@@ -55,6 +60,8 @@ def action(
             output_schema=output_schema,
             status_code=status_code,
             summary=None,
+            throttle_classes=tuple(throttle_classes) if throttle_classes is not None else None,
+            throttle_scope=throttle_scope,
         )
         return func
 

@@ -18,8 +18,7 @@ def runs_in_transaction(request: Request) -> bool:
     """Whether the request runs in one transaction: an unsafe method, and ATOMIC_REQUESTS on."""
     if request.method not in UNSAFE_METHODS:
         return False
-    settings = getattr(request.app.state, "settings", None) or get_settings()
-    return bool(settings.atomic_requests)
+    return bool(get_settings().atomic_requests)
 
 
 async def request_db(request: Request) -> AsyncIterator[BaseDBAsyncClient]:

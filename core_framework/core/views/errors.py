@@ -44,6 +44,7 @@ _DESCRIPTIONS = {
     401: "Not authenticated: no valid access token",
     403: "Forbidden: the user lacks a permission",
     404: "Not found",
+    429: "Too many requests: throttled; `Retry-After` says how many seconds to wait",
 }
 
 

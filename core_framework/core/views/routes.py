@@ -18,6 +18,7 @@ from pydantic import BaseModel, create_model
 
 from core.db.one_trip import model_inserts_plainly
 from core.permissions import AllowAny
+from core.throttling.throttles import declared_throttles
 from core.views.decorators import get_action_info
 from core.views.endpoints import ActionEndpoint, keyword_parameter
 from core.views.errors import error_responses
@@ -84,6 +85,8 @@ def _documentation(
     errors = set(codes) | ({404} if detail else set())
     if not anonymous:
         errors |= {401, 403}
+    if declared_throttles(view_cls, action):  # a bad `rate` on a throttle class fails here
+        errors.add(429)
     docs: dict[str, Any] = {"responses": error_responses(*sorted(errors))}
     if anonymous:  # FastAPI appends this to the Bearer requirement: "Bearer, or nothing"
         docs["openapi_extra"] = {"security": [{}]}

@@ -96,12 +96,8 @@ class OAuthBackend(AuthBackend):
         self.settings = settings
 
     def get_settings(self, request: Any = None) -> Settings:
-        if self.settings is not None:
-            return self.settings
-        app_settings = getattr(
-            getattr(getattr(request, "app", None), "state", None), "settings", None
-        )
-        return app_settings if isinstance(app_settings, Settings) else get_settings()
+        """The settings given to the backend, else those in force (the running app's own)."""
+        return self.settings if self.settings is not None else get_settings()
 
     async def authenticate(
         self,

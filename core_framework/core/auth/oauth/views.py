@@ -120,8 +120,8 @@ class OAuthViewSet(ViewSet):
         return backend
 
     def get_settings(self, request: Request) -> Settings:
-        settings = getattr(request.app.state, "settings", None)
-        return settings if isinstance(settings, Settings) else get_settings()
+        """The settings in force: the app's own (`CoreApp(settings=...)`), else the process's."""
+        return get_settings()
 
     def redirect_uri(self, request: Request, provider: OAuthProvider) -> str:
         """The provider's `redirect_uri` if configured, else this request's `.../callback/`."""
