@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from typing import Any
 
 import pytest
@@ -10,7 +11,13 @@ _MISSING = object()
 
 
 def changed(written_for: str, name: str, what: str, adapter: str) -> str:
-    return f"{written_for}: {name} {what}; update core/adapters/{adapter}.py"
+    """E.g. "fastapi 0.164.0 (core/adapters/fastapi.py is for fastapi >=0.163.0,<0.164):
+    fastapi.routing._effective_route_context_var is gone; update core/adapters/fastapi.py"."""
+    dist = written_for.split()[0]
+    return (
+        f"{dist} {version(dist)} (core/adapters/{adapter}.py is for {written_for}): "
+        f"{name} {what}; update core/adapters/{adapter}.py"
+    )
 
 
 def require(condition: Any, written_for: str, name: str, what: str, adapter: str) -> None:

@@ -1,4 +1,4 @@
-"""aiosqlite internals core relies on (written for aiosqlite 0.22.1).
+"""aiosqlite internals core relies on (written for aiosqlite >=0.22.0,<0.23).
 
 aiosqlite runs each call on the connection's own thread. `core.db.sqlite_client` sends several
 statements (BEGIN with the first one; an INSERT, the response and COMMIT) in one call, so it
@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-WRITTEN_FOR = "aiosqlite 0.22.1"
+WRITTEN_FOR = "aiosqlite >=0.22.0,<0.23"
 
 T = TypeVar("T")
 

@@ -1,4 +1,4 @@
-"""FastAPI internals the ViewSet routes rely on (written for fastapi 0.163.2).
+"""FastAPI internals the ViewSet routes rely on (written for fastapi >=0.163.0,<0.164).
 
 `ActionRoute` serves a route without FastAPI's dependency solver but with FastAPI's own
 validators, so it needs: the route FastAPI is building a handler for (an included route has
@@ -19,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute, _effective_route_context_var
 from pydantic_core import PydanticUndefined
 
-WRITTEN_FOR = "fastapi 0.163.2"
+WRITTEN_FOR = "fastapi >=0.163.0,<0.164"
 
 
 def effective_route(route: APIRoute) -> Any:

@@ -1,4 +1,4 @@
-"""Starlette internals core relies on (written for starlette 1.10.0).
+"""Starlette internals core relies on (written for starlette >=1.0.0,<2).
 
 `request.state` answers a missing attribute with AttributeError; telling "never set" from
 "set to None" (an anonymous user already resolved) needs its underlying dict.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from starlette.datastructures import State
 
-WRITTEN_FOR = "starlette 1.10.0"
+WRITTEN_FOR = "starlette >=1.0.0,<2"
 
 
 def state_has(state: State, name: str) -> bool:

@@ -1,4 +1,4 @@
-"""Tortoise ORM internals core relies on (written for tortoise-orm 1.1.9).
+"""Tortoise ORM internals core relies on (written for tortoise-orm >=1.1.7,<1.2).
 
 Queries: which connection a queryset is bound to, its ordering, slice and WHERE clauses, and
 its SQL as Tortoise would run it. Models: whether saving an instance is a plain INSERT, and
@@ -17,7 +17,7 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 from tortoise.signals import Signals
 
-WRITTEN_FOR = "tortoise-orm 1.1.9"
+WRITTEN_FOR = "tortoise-orm >=1.1.7,<1.2"
 
 # Clauses besides WHERE, ORDER BY and LIMIT/OFFSET that change a queryset's SQL.
 _OTHER_CLAUSES = (
