@@ -145,9 +145,11 @@ async def test_tokens_are_signed_with_the_key_of_the_apps_own_settings() -> None
         me = await client.get("/me")
         assert me.status_code == 200 and me.json()["email"] == "ada@example.com"
 
-    # Outside the app the process's settings apply: the development key.
+    # Outside the app the process's settings apply: with no SECRET_KEY, a random key.
     assert get_settings() is not app.settings
-    assert claims(create_access_token({"sub": "1"}), INSECURE_SECRET_KEY)["sub"] == "1"
+    process_key = get_settings().secret_key
+    assert process_key not in (INSECURE_SECRET_KEY, SECRET_A)
+    assert claims(create_access_token({"sub": "1"}), process_key)["sub"] == "1"
 
 
 async def test_two_apps_in_one_process_do_not_leak_into_each_other() -> None:
@@ -161,7 +163,8 @@ async def test_two_apps_in_one_process_do_not_leak_into_each_other() -> None:
         refused = await client.get("/me", headers=bearer(token_a))
         assert refused.status_code == 401
         assert refused.headers["www-authenticate"].startswith("Bearer")
-    async with running(app_a) as (client, _):
+    async with running(app_a) as (client, _):  # the user is created anew: a token of its own
+        token_a = client.headers["Authorization"].removeprefix("Bearer ")
         assert (await client.get("/me", headers=bearer(token_a))).status_code == 200
         assert (await client.get("/me", headers=bearer(token_b))).status_code == 401
     assert claims(token_a, SECRET_A)["sub"] == claims(token_b, SECRET_B)["sub"] == "1"
@@ -292,7 +295,7 @@ async def test_override_settings_patches_the_apps_settings_too() -> None:
             assert (await client.get("/me")).status_code == 200
             token = (await client.get("/inside")).json()["token"]
             payload = claims(token, SECRET_C)
-            assert payload["exp"] - payload["iat"] == 60
+            assert payload["exp"] - int(payload["iat"]) == 60
         assert (await client.get("/me")).status_code == 401  # signed with SECRET_C
         force_authenticate(client, None)
         assert claims((await client.get("/inside")).json()["token"], SECRET_A)["sub"] == "7"
@@ -301,7 +304,8 @@ async def test_override_settings_patches_the_apps_settings_too() -> None:
 @override_settings(auth_issuer="decorated")
 async def test_override_settings_decorates_async_tests() -> None:
     assert get_settings().auth_issuer == "decorated"
-    assert claims(create_access_token({"sub": "1"}), INSECURE_SECRET_KEY)["iss"] == "decorated"
+    token = create_access_token({"sub": "1"})
+    assert claims(token, get_settings().secret_key)["iss"] == "decorated"
 
 
 @override_settings(app_name="Decorated")

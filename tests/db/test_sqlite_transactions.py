@@ -16,8 +16,8 @@ from tortoise.exceptions import IntegrityError, TransactionManagementError
 from tortoise.signals import Signals
 from tortoise.transactions import in_transaction
 
+from core.db.one_trip import insert_and_commit, inserts_plainly
 from core.db.sqlite_client import SqliteClient
-from core.models.insert import insert_then, inserts_plainly
 from core.testing import isolated_database
 from tests.example_models import Label, User
 
@@ -108,7 +108,7 @@ async def test_insert_then_commits_the_insert_and_what_was_built_in_one_go(sqlit
     db, path = sqlite_file
     async with in_transaction("default") as txn:
         tag = Label(code="first")
-        built = await insert_then(txn, tag, lambda saved: f"built {saved.pk}")
+        built = await insert_and_commit(txn, tag, lambda saved: f"built {saved.pk}")
         assert built == f"built {tag.pk}" and tag.pk is not None
         assert committed_labels(path) == ["first"]  # committed before the block ends
         with pytest.raises(TransactionManagementError):
@@ -126,10 +126,10 @@ async def test_insert_then_rolls_back_when_building_fails(sqlite_file) -> None:
     with pytest.raises(RuntimeError):
         async with in_transaction("default") as txn:
             await Label.objects.using(txn).create(code="earlier")
-            await insert_then(txn, Label(code="second"), explode)
+            await insert_and_commit(txn, Label(code="second"), explode)
     with pytest.raises(IntegrityError):
         async with in_transaction("default") as txn:
-            await insert_then(txn, Label(code="taken"), lambda saved: saved)
+            await insert_and_commit(txn, Label(code="taken"), lambda saved: saved)
     assert committed_labels(path) == ["taken"]
 
 
@@ -146,7 +146,7 @@ async def test_insert_then_saves_the_usual_way_when_saving_runs_code(sqlite_file
     try:
         async with in_transaction("default") as txn:
             assert not inserts_plainly(Label(code="x"))
-            await insert_then(txn, Label(code="signalled"), lambda saved: saved)
+            await insert_and_commit(txn, Label(code="signalled"), lambda saved: saved)
             await Label.objects.using(txn).create(code="still open")  # the transaction goes on
     finally:
         Label._listeners[Signals.pre_save][Label].remove(remember)

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import HTTPException, Request
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from core.adapters.starlette import state_has
 from core.auth.backends import ModelBackend, get_auth_backends
 from core.auth.revocation import user_for_token
 from core.auth.tokens import ACCESS, MAX_TOKEN_LENGTH, verify_token
@@ -61,7 +62,7 @@ async def authenticate_request(request: Request, db: BaseDBAsyncClient) -> Any:
 
 async def login_required(request: Request, db: BaseDBAsyncClient) -> Any:
     """The authenticated user of this request, or a 401."""
-    if "user" not in request.state._state:
+    if not state_has(request.state, "user"):
         await authenticate_request(request, db)
     user = request.state.user
     if user is None:

@@ -13,6 +13,12 @@ from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClie
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Subquery
 
+from core.adapters.tortoise import (
+    compile_query,
+    instance_from_row,
+    model_connection,
+    transaction_context,
+)
 from core.auth.models import AbstractUser, RevokedToken, get_user_model
 from core.auth.tokens import (
     REFRESH,
@@ -44,10 +50,10 @@ async def _insert_revocation(
     Inside a transaction the insert runs in a savepoint: on PostgreSQL a failed statement
     would otherwise abort the caller's whole transaction (e.g. an atomic request's).
     """
-    client = db if db is not None else RevokedToken._choose_db(for_write=True)
+    client = db if db is not None else model_connection(RevokedToken, for_write=True)
     try:
         if isinstance(client, TransactionalDBClient):
-            async with client._in_transaction() as savepoint:
+            async with transaction_context(client) as savepoint:
                 await RevokedToken.create(jti=jti, expires_at=_expiry(payload), using_db=savepoint)
         else:
             await RevokedToken.create(jti=jti, expires_at=_expiry(payload), using_db=client)
@@ -135,15 +141,14 @@ async def _user_row(
     cached when the parameters Tortoise binds are the ones predicted here (else it is run as
     built, uncached). Values are always bound as parameters, never put into the SQL.
     """
-    client = db if db is not None else user_model._choose_db()
+    client = db if db is not None else model_connection(user_model)
     pk_value = user_model._meta.pk.to_db_value(user_id, user_model)
     params = [jti, 1, pk_value, 1] if jti is not None else [pk_value, 1]
     key = (client.connection_name, client.capabilities.dialect, user_model, jti is not None)
     sql = _USER_SQL.get(key)
     if sql is None:
         query = _user_query(user_model, client, user_id, jti)
-        query._make_query()
-        sql, built = query.query.get_parameterized_sql()
+        _, sql, built = compile_query(query)
         if list(built) == params:
             _USER_SQL[key] = sql
         params = list(built)
@@ -175,7 +180,7 @@ async def user_for_token(
     row = await _user_row(user_model, db, user_id, _jti(payload))
     if row is None or row.pop(_REVOKED, None) is not None:
         return None
-    user = user_model._init_from_db(**row)
+    user = instance_from_row(user_model, row)
     if not user.is_active:
         return None
     changed = user.password_changed_at

@@ -5,8 +5,8 @@ opens a transaction with two trips (a no-op COMMIT, then BEGIN) before any work;
 travels with the transaction's first statement and a transaction that runs no statement costs
 nothing. SQLite's BEGIN is deferred (no lock until the first statement), so the transaction
 behaves the same. A transaction may also end with `finish(work)`: the work (say an INSERT and
-the response built from it) and the COMMIT in one trip (`core.models.insert`). Statements run
-on aiosqlite's thread through its `Connection._execute` (aiosqlite is pinned). Used as the engine
+the response built from it) and the COMMIT in one trip (`core.db.one_trip`). Statements run
+on aiosqlite's thread through `core.adapters.aiosqlite` (aiosqlite is pinned). Used as the engine
 `core.db.sqlite_client` for every SQLite URL.
 
 Connections use write-ahead logging with `synchronous=NORMAL`, SQLite's recommended pairing
@@ -24,7 +24,16 @@ from typing import Any, TypeVar
 import aiosqlite
 from tortoise.backends.base.client import TransactionContext
 from tortoise.backends.sqlite import client as tortoise_sqlite
-from tortoise.exceptions import IntegrityError, OperationalError, TransactionManagementError
+from tortoise.exceptions import TransactionManagementError
+
+from core.adapters.aiosqlite import run_on_thread, sqlite_connection
+from core.adapters.tortoise import (
+    client_lock,
+    finalize_transaction,
+    replace_transaction_connection,
+    transaction_connection,
+    transaction_finalized,
+)
 
 T = TypeVar("T")
 
@@ -48,23 +57,23 @@ class DeferredBegin:
         if self.finished:
             raise TransactionManagementError("Transaction already finalised")
         if self.begun:
-            return await self.connection._execute(function, *args)
+            return await run_on_thread(self.connection, function, *args)
         self.begun = True  # a failure after BEGIN still leaves a transaction to roll back
-        raw = self.connection._conn
+        raw = sqlite_connection(self.connection)
 
         def begin_then_run() -> Any:
             raw.execute("BEGIN")
             return function(*args)
 
-        return await self.connection._execute(begin_then_run)
+        return await run_on_thread(self.connection, begin_then_run)
 
     async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> aiosqlite.Cursor:
-        cursor = await self._run(self.connection._conn.execute, sql, parameters or [])
+        cursor = await self._run(sqlite_connection(self.connection).execute, sql, parameters or [])
         return aiosqlite.Cursor(self.connection, cursor)
 
     async def execute_insert(self, sql: str, parameters: Sequence[Any] | None = None) -> Any:
         """`(rowid,)` of the inserted row, read from the cursor (no `last_insert_rowid()` query)."""
-        raw = self.connection._conn
+        raw = sqlite_connection(self.connection)
 
         def insert() -> tuple[int | None]:
             return (raw.execute(sql, parameters or ()).lastrowid,)
@@ -72,14 +81,20 @@ class DeferredBegin:
         return await self._run(insert)
 
     async def execute_fetchall(self, sql: str, parameters: Iterable[Any] | None = None) -> Any:
-        return await self._run(self.connection._execute_fetchall, sql, parameters or [])
+        raw = sqlite_connection(self.connection)
+        params: Any = parameters or []
+
+        def fetchall() -> list[sqlite3.Row]:
+            return raw.execute(sql, params).fetchall()
+
+        return await self._run(fetchall)
 
     async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> aiosqlite.Cursor:
-        cursor = await self._run(self.connection._conn.executemany, sql, parameters)
+        cursor = await self._run(sqlite_connection(self.connection).executemany, sql, parameters)
         return aiosqlite.Cursor(self.connection, cursor)
 
     async def executescript(self, sql_script: str) -> aiosqlite.Cursor:
-        cursor = await self._run(self.connection._conn.executescript, sql_script)
+        cursor = await self._run(sqlite_connection(self.connection).executescript, sql_script)
         return aiosqlite.Cursor(self.connection, cursor)
 
     async def finish(self, function: Callable[[sqlite3.Connection], T]) -> T:
@@ -91,7 +106,7 @@ class DeferredBegin:
         if self.finished:
             raise TransactionManagementError("Transaction already finalised")
         begun, self.begun, self.finished = self.begun, True, True
-        raw = self.connection._conn
+        raw = sqlite_connection(self.connection)
 
         def run_and_commit() -> T:
             try:
@@ -105,7 +120,7 @@ class DeferredBegin:
                 raise
             return result
 
-        return await self.connection._execute(run_and_commit)
+        return await run_on_thread(self.connection, run_and_commit)
 
     async def commit(self) -> None:
         if self.begun:
@@ -120,11 +135,13 @@ class SqliteTransactionWrapper(tortoise_sqlite.SqliteTransactionWrapper):
     """Tortoise's transaction client on a `DeferredBegin` connection."""
 
     async def begin(self) -> None:
-        self._connection = DeferredBegin(self._connection)  # type: ignore[assignment]
+        replace_transaction_connection(self, DeferredBegin(transaction_connection(self)))
 
     def can_finish(self) -> bool:
         """Whether `finish` may end this transaction (a top-level one, still open)."""
-        return isinstance(self._connection, DeferredBegin) and not self._finalized
+        return isinstance(transaction_connection(self), DeferredBegin) and not (
+            transaction_finalized(self)
+        )
 
     async def finish(self, function: Callable[[sqlite3.Connection], T]) -> T:
         """End the transaction with `function`'s work and the COMMIT in one trip (see
@@ -132,15 +149,15 @@ class SqliteTransactionWrapper(tortoise_sqlite.SqliteTransactionWrapper):
         """
         if not self.can_finish():
             raise TransactionManagementError("Transaction already finalised")
-        connection: DeferredBegin = self._connection  # type: ignore[assignment]
         try:
-            return await connection.finish(function)
-        except sqlite3.IntegrityError as exc:
-            raise IntegrityError(exc) from exc
-        except sqlite3.OperationalError as exc:
-            raise OperationalError(exc) from exc
+            return await self._finish(function)
         finally:
-            self._finalized = True
+            finalize_transaction(self)
+
+    @tortoise_sqlite.translate_exceptions
+    async def _finish(self, function: Callable[[sqlite3.Connection], T]) -> T:
+        connection: DeferredBegin = transaction_connection(self)
+        return await connection.finish(function)
 
 
 #: PRAGMAs every connection starts with, unless the URL's query string sets them.
@@ -153,8 +170,10 @@ class SqliteClient(tortoise_sqlite.SqliteClient):
         for pragma, value in DEFAULT_PRAGMAS.items():
             self.pragmas.setdefault(pragma, value)
 
-    def _in_transaction(self) -> TransactionContext:
-        return tortoise_sqlite.SqliteTransactionContext(SqliteTransactionWrapper(self), self._lock)
+    def _in_transaction(self) -> TransactionContext:  # Tortoise's hook for `in_transaction`
+        return tortoise_sqlite.SqliteTransactionContext(
+            SqliteTransactionWrapper(self), client_lock(self)
+        )
 
 
 class SqliteClientWithRegexpSupport(tortoise_sqlite.SqliteClientWithRegexpSupport, SqliteClient):

@@ -29,6 +29,7 @@ from tortoise.migrations.schema_editor.base import BaseSchemaEditor
 from tortoise.migrations.schema_generator.state import State
 from tortoise.migrations.writer import format_migration_name
 
+from core.adapters.tortoise import create_table_sql, migration_plan, run_schema_sql
 from core.db.connection import connect
 from core.db.schema import drop_all_tables
 from core.migrations import partial
@@ -328,7 +329,7 @@ class TortoiseEngine:
         """The unapplied migrations, dependencies first."""
         await self._load(executor)
         applied = set(executor.loader.applied_migrations)
-        steps = executor._migration_plan(None, applied, executor.loader.graph)
+        steps = migration_plan(executor, applied)
         return [step.migration for step in steps if not step.backward]
 
     def _last_applied(self, executor: Executor, applied: set[MigrationKey]) -> MigrationKey | None:
@@ -380,8 +381,10 @@ class TortoiseEngine:
         """Create the history table if needed (inside the step) and read it."""
         recorder = MigrationRecorder(db)
         editor = executor.editor_for(db, in_transaction=True)
-        table_sql = editor._get_model_sql_data(recorder.model).table_sql
-        await editor._run_sql(table_sql.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1))
+        table_sql = create_table_sql(editor, recorder.model)
+        await run_schema_sql(
+            editor, table_sql.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1)
+        )
         return set(await recorder.applied_migrations())
 
     async def showmigrations(self) -> list[MigrationStatus]:

@@ -23,6 +23,7 @@ from tortoise.backends.sqlite.client import SqliteClient, SqliteTransactionWrapp
 from tortoise.connection import get_connections
 from tortoise.transactions import in_transaction
 
+from core.adapters.tortoise import client_connection, client_lock
 from core.migrations.exceptions import MigrationError
 
 #: How long a second `core migrate` waits for the first before giving up.
@@ -101,10 +102,10 @@ async def _mysql(connection: Any, sql: str, args: tuple[Any, ...]) -> Any:
 @asynccontextmanager
 async def _sqlite_transaction(client: SqliteClient) -> AsyncIterator[BaseDBAsyncClient]:
     """`BEGIN IMMEDIATE` ... `COMMIT` with foreign keys off, as Tortoise's transaction client."""
-    async with client._lock:
-        if client._connection is None:
+    async with client_lock(client):
+        if client_connection(client) is None:
             await client.create_connection(with_db=True)
-        connection = client._connection
+        connection = client_connection(client)
         assert connection is not None
         async with connection.execute("PRAGMA foreign_keys") as cursor:
             row = await cursor.fetchone()

@@ -39,6 +39,7 @@ from tortoise.migrations.operations import (
 from tortoise.migrations.schema_editor.base import BaseSchemaEditor
 from tortoise.migrations.schema_generator.state import ModelState, State
 
+from core.adapters.tortoise import index_columns, qualified_table, run_schema_sql
 from core.migrations import sqlite
 from core.migrations.sqltypes import field_for_sql_type, sql_literal
 
@@ -104,13 +105,13 @@ class TableOperation(TortoiseOperation):
         return None
 
     def table(self, editor: BaseSchemaEditor) -> str:
-        return editor._qualify_table_name(self.table_name)
+        return qualified_table(editor, self.table_name)
 
     @staticmethod
     async def execute(editor: BaseSchemaEditor, *statements: str) -> None:
         """Run (or, for `sqlmigrate`, collect) each statement."""
         for statement in statements:
-            await editor._run_sql(statement)
+            await run_schema_sql(editor, statement)
 
 
 def _column_sql(
@@ -556,7 +557,7 @@ class CreateIndex(TableOperation):
         if state_editor is None:
             return
         unique = "UNIQUE " if self.unique else ""
-        columns = state_editor._format_index_fields(self.columns)
+        columns = index_columns(state_editor, self.columns)
         await self.execute(
             state_editor,
             f"CREATE {unique}INDEX {state_editor.quote(self.index_name)} "
@@ -581,7 +582,7 @@ def _drop_index_sql(editor: BaseSchemaEditor, index_name: str, table_name: str |
     if editor.DIALECT == "mysql":
         if table_name is None:
             raise NotImplementedError("DropIndex on MySQL needs table_name=")
-        return f"DROP INDEX {editor.quote(index_name)} ON {editor._qualify_table_name(table_name)}"
+        return f"DROP INDEX {editor.quote(index_name)} ON {qualified_table(editor, table_name)}"
     return f"DROP INDEX {editor.quote(index_name)}"
 
 
@@ -711,7 +712,7 @@ class AddForeignKey(TableOperation):
         return (
             f"CONSTRAINT {editor.quote(self.constraint_name)} "
             f"FOREIGN KEY ({editor.quote(self.column_name)}) "
-            f"REFERENCES {editor._qualify_table_name(self.references_table)} "
+            f"REFERENCES {qualified_table(editor, self.references_table)} "
             f"({editor.quote(self.references_column)}) ON DELETE {self.on_delete}"
         )
 
@@ -763,9 +764,9 @@ async def _drop_foreign_key(
             f"drop foreign key {name}",
         )
         return
-    table = editor._qualify_table_name(table_name)
+    table = qualified_table(editor, table_name)
     keyword = "FOREIGN KEY" if editor.DIALECT == "mysql" else "CONSTRAINT"
-    await editor._run_sql(f"ALTER TABLE {table} DROP {keyword} {editor.quote(name)}")
+    await run_schema_sql(editor, f"ALTER TABLE {table} DROP {keyword} {editor.quote(name)}")
 
 
 class DropForeignKey(TableOperation):

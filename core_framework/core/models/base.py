@@ -12,6 +12,7 @@ from tortoise.models import Model as TortoiseModel
 from tortoise.models import ModelMeta as TortoiseModelMeta
 from tortoise.queryset import QuerySet as TortoiseQuerySet
 
+from core.adapters.tortoise import bind_queryset
 from core.models.fields import ForeignKeyRef, tortoise_options
 from core.models.queryset import QuerySetManager
 from core.models.registry import PENDING_APP, reference_table, register_model
@@ -31,7 +32,7 @@ class Manager(Generic[M]):
         """A query on `db` (None: the default connection), ready to chain and await."""
         queryset = self.model._meta.manager.get_queryset()
         if db is not None:
-            queryset._db = db  # a fresh query: bind it in place instead of copying it
+            bind_queryset(queryset, db)  # a fresh query: bind it in place instead of copying it
         return queryset
 
     def get_queryset(self) -> TortoiseQuerySet[M]:

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple, Protocol
 
 from tortoise import connections
 
+from core.adapters.tortoise import transaction_context
 from core.config import Settings, get_settings
 from core.exceptions import ImproperlyConfigured
 
@@ -143,7 +144,7 @@ class DatabaseThrottleStore:
         key = storage_key(key)
         dialect = str(db.capabilities.dialect)
         if dialect == "mysql":
-            async with db._in_transaction() as tx:
+            async with transaction_context(db) as tx:
                 await tx.execute_query(_UPSERT_MYSQL, [key, now + window, now, now])
                 rows = await tx.execute_query_dict(_SELECT["mysql"], [key])
         else:

@@ -11,6 +11,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPBearer
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
 
 from core.auth.request import authenticate_request
 from core.permissions import AllowAny, Permission, resolve_permissions
@@ -20,7 +21,7 @@ from core.throttling.throttles import (
     declared_throttles,
     throttles_for,
 )
-from core.views.dependencies import request_db
+from core.views.dependencies import runs_in_transaction
 from core.views.errors import NotAuthenticated, PermissionDenied
 
 #: Documents Bearer auth in OpenAPI (the "Authorize" button of /docs); the header itself is
@@ -154,24 +155,30 @@ class APIView(View):
 
     @classmethod
     def as_route(cls, path: str) -> tuple[str, Callable[..., Any]]:
-        """`(path, endpoint)`: the endpoint dispatches on the request's method."""
+        """`(path, endpoint)`: the endpoint dispatches on the request's method.
+
+        Its one dependency is the authorizer (which also documents Bearer auth); the request's
+        transaction is opened in the endpoint itself, so FastAPI solves nothing else.
+        """
 
         authorize = cls.authorizer(None)
         for method in ("get", "post", "put", "patch", "delete"):  # a bad `rate` fails here
             if callable(getattr(cls, method, None)):
                 declared_throttles(cls, method)
 
-        async def endpoint(
-            request: Request,
-            view: View = Depends(authorize),
-            db: BaseDBAsyncClient = Depends(request_db, scope="function"),
-        ) -> Any:
+        async def endpoint(request: Request, view: View = Depends(authorize)) -> Any:
             handler = getattr(view, request.method.lower(), None)
             if handler is None:
                 raise HTTPException(status_code=405, detail="Method Not Allowed")
             kwargs = dict(request.path_params)
-            if _takes_db(getattr(handler, "__func__", handler)):
-                kwargs["db"] = db
+            takes_db = _takes_db(getattr(handler, "__func__", handler))
+            if runs_in_transaction(request):  # commits before the response is sent
+                async with in_transaction("default") as db:
+                    if takes_db:
+                        kwargs["db"] = db
+                    return await handler(request, **kwargs)
+            if takes_db:
+                kwargs["db"] = connections.get("default")
             return await handler(request, **kwargs)
 
         endpoint.__name__ = cls.__name__

@@ -8,28 +8,32 @@ parsed), then FastAPI's own parameter and body validators, so errors keep FastAP
 
 from __future__ import annotations
 
-import email.message
 import inspect
-import json
 from functools import cache
 from typing import Any
 
 from fastapi import Body, Depends, Request
-from fastapi.dependencies.utils import request_body_to_args, request_params_to_args
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute, _effective_route_context_var
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, TypeAdapter
-from pydantic_core import PydanticUndefined
 from starlette.responses import Response
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
+from core.adapters.fastapi import (
+    effective_route,
+    embeds_body_fields,
+    read_json_body,
+    validate_body,
+    validate_params,
+)
 from core.views.base import View
 from core.views.decorators import ActionInfo
 from core.views.dependencies import runs_in_transaction
 from core.views.generics import GenericViewSet
+from core.views.plan import NO_FAST_PATHS, RoutePlan
 from core.views.serialization import JSONBytesResponse, dump_json
 
 
@@ -64,6 +68,7 @@ class ActionEndpoint:
         query: list[inspect.Parameter],
         info: ActionInfo | None,
         status_code: int,
+        plan: RoutePlan = NO_FAST_PATHS,
     ) -> None:
         self.view_cls = view_cls
         self.action = action
@@ -72,6 +77,8 @@ class ActionEndpoint:
         self.query_names = [param.name for param in query]
         self.info = info
         self.status_code = status_code
+        #: The fast paths this route takes, decided now (`core.views.plan`).
+        self.plan = plan
         self.authorize = view_cls.authorizer(action)
 
         parameters = [
@@ -96,6 +103,7 @@ class ActionEndpoint:
     async def run(self, request: Request, view: View, params: dict[str, Any]) -> Response:
         """Run the action with its validated path, body and query values."""
         kwargs: dict[str, Any] = {}
+        view.plan = self.plan  # type: ignore[attr-defined]
         if self.path_name is not None:
             kwargs[self.path_name] = params[self.path_name]
             view.kwargs = dict(kwargs)
@@ -133,16 +141,15 @@ class ActionRoute(APIRoute):
     """
 
     def get_route_handler(self) -> Any:
-        # FastAPI builds one handler per inclusion, with that inclusion's state in a ContextVar.
-        context = _effective_route_context_var.get()
-        route = context if context is not None and context.original_route is self else self
+        # FastAPI builds one handler per inclusion, each with its own effective route.
+        route = effective_route(self)
         endpoint = self.endpoint
         dependant = route.dependant
         if not isinstance(endpoint, ActionEndpoint) or len(dependant.dependencies) != 1:
             return super().get_route_handler()
         path_fields = dependant.path_params
         body_fields = dependant.body_params
-        embed = route._embed_body_fields
+        embed = embeds_body_fields(route)
 
         async def handle(request: Request) -> Response:
             view = await endpoint.authorize(request)
@@ -155,15 +162,13 @@ class ActionRoute(APIRoute):
                 values[field.name] = value
                 errors += field_errors
             if dependant.query_params:
-                query, query_errors = request_params_to_args(
-                    dependant.query_params, request.query_params
-                )
+                query, query_errors = validate_params(dependant.query_params, request.query_params)
                 values.update(query)
                 errors += query_errors
             body: Any = None
             if body_fields:
                 body = await read_json_body(request)
-                data, body_errors = await request_body_to_args(body_fields, body, embed)
+                data, body_errors = await validate_body(body_fields, body, embed)
                 values.update(data)
                 errors += body_errors
             if errors:
@@ -171,47 +176,3 @@ class ActionRoute(APIRoute):
             return await endpoint.run(request, view, values)
 
         return handle
-
-
-async def read_json_body(request: Request) -> Any:
-    """The body as FastAPI reads it: JSON when declared as JSON, raw bytes otherwise.
-
-    An empty body is undefined (so "missing" when the body is required); JSON that doesn't
-    parse, or nests deeper than the interpreter can decode, is FastAPI's `json_invalid` error,
-    which the error handlers answer with a 400.
-    """
-    body = await request.body()
-    if not body:
-        return PydanticUndefined
-    content_type = request.headers.get("content-type")
-    if content_type is None:
-        return body
-    if content_type != "application/json":
-        message = email.message.Message()
-        message["content-type"] = content_type
-        subtype = message.get_content_subtype()
-        if message.get_content_maintype() != "application" or not (
-            subtype == "json" or subtype.endswith("+json")
-        ):
-            return body
-    try:
-        return json.loads(body)
-    except json.JSONDecodeError as exc:
-        raise RequestValidationError([_json_invalid(exc.pos, exc.msg)], body=exc.doc) from exc
-    except RecursionError as exc:  # `[[[[...` nested deeper than the interpreter's stack
-        raise RequestValidationError([_json_invalid(0, NESTING_TOO_DEEP)]) from exc
-
-
-#: Why a body nested deeper than Python's recursion limit is refused.
-NESTING_TOO_DEEP = "nested too deeply"
-
-
-def _json_invalid(position: int, reason: str) -> dict[str, Any]:
-    """FastAPI's `json_invalid` error, which the error handlers answer with a 400."""
-    return {
-        "type": "json_invalid",
-        "loc": ("body", position),
-        "msg": "JSON decode error",
-        "input": {},
-        "ctx": {"error": reason},
-    }

@@ -13,6 +13,7 @@ from pydantic import BaseModel, create_model
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.queryset import QuerySet
 
+from core.adapters.tortoise import queryset_orderings
 from core.models import Model
 from core.views.base import View
 from core.views.errors import NotFound, field_error
@@ -29,6 +30,7 @@ from core.views.filters import (
     reject_unknown_params,
 )
 from core.views.pagination import PageRequest, page_request
+from core.views.plan import NO_FAST_PATHS, RoutePlan
 from core.views.serialization import OutputSerializer
 
 
@@ -52,6 +54,16 @@ class GenericViewSet(View):
     search_fields: ClassVar[list[str]] = []
     ordering_fields: ClassVar[list[str]] = []
     ordering: ClassVar[list[str] | str | None] = None
+
+    #: List and retrieve read plain rows straight to JSON when they can (docs: Fast paths);
+    #: False always builds model instances.
+    read_rows: ClassVar[bool] = True
+    #: On SQLite, create sends its INSERT, the response and the COMMIT in one trip when it can
+    #: (docs: Fast paths); False always saves, then commits when the action returns.
+    one_trip_create: ClassVar[bool] = True
+
+    #: The fast paths of the route serving this request, decided when the route was built.
+    plan: RoutePlan = NO_FAST_PATHS
 
     #: Typed query parameter values of the list action, as FastAPI parsed them.
     query: dict[str, Any]
@@ -145,7 +157,7 @@ class GenericViewSet(View):
         if not terms:
             default = self.ordering
             terms = [default] if isinstance(default, str) else list(default or [])
-        if not terms and not queryset._orderings:
+        if not terms and not queryset_orderings(queryset):
             terms = [self.model._meta.pk_attr]  # stable pages
         return queryset.order_by(*terms) if terms else queryset
 

@@ -15,13 +15,12 @@ from pydantic import BaseModel
 from starlette.responses import Response
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from core.models.insert import insert_then
+from core.db.one_trip import insert_and_commit
+from core.models.rows import count_rows, lookup_row, read_rows, rows_readable
 from core.models.update import update_fields_for
 from core.permissions import owner_field_of
 from core.views.errors import NotFound
-from core.views.generics import GenericViewSet
 from core.views.pagination import check_page_exists, envelope, page_links
-from core.views.rows import count_rows, lookup_row, read_rows
 from core.views.serialization import JSONBytesResponse
 
 
@@ -51,10 +50,9 @@ class ListModelMixin:
         )
 
     async def fetch_rows(self: Any, queryset: Any) -> Sequence[Any]:
-        """Plain rows when the output schema is only columns (no model instances), else objects."""
-        columns = self.get_output_serializer().row_columns
-        if columns is not None:
-            return await read_rows(queryset, columns)
+        """Plain rows when the route reads rows (`plan.rows`), else model instances."""
+        if self.plan.rows and rows_readable(queryset, self.model):
+            return await read_rows(queryset, self.get_output_serializer().row_columns)
         return list(await queryset)
 
 
@@ -65,34 +63,18 @@ class RetrieveModelMixin:
         self: Any, request: Request, db: BaseDBAsyncClient, **kwargs: Any
     ) -> Response:
         serializer = self.get_output_serializer()
-        if serializer.row_columns is not None and self.reads_plain_rows():
-            return serializer.response(await self.get_row(db, serializer.row_columns, **kwargs))
+        if self.plan.rows:  # the stock `get_object` and no object checks: a row will do
+            field = self.get_lookup_field()
+            value = kwargs.get(field, self.kwargs.get(field))
+            if value is None:
+                raise NotFound()
+            queryset = await self.resolve_queryset(db)
+            if rows_readable(queryset, self.model):
+                row = await lookup_row(queryset, field, value, serializer.row_columns)
+                if row is None:
+                    raise NotFound()
+                return serializer.response(row)
         return serializer.response(await self.get_object(db, **kwargs))
-
-    def reads_plain_rows(self: Any) -> bool:
-        """Whether `get_row` may stand in for `get_object`: the stock lookup, no object checks."""
-        cls = type(self)
-        return (
-            all(
-                getattr(cls, name) is getattr(GenericViewSet, name)
-                for name in ("get_queryset", "resolve_queryset", "get_object")
-            )
-            and cls.check_object_permissions is GenericViewSet.check_object_permissions
-            and not any(permission.checks_objects() for permission in self.get_permissions())
-        )
-
-    async def get_row(
-        self: Any, db: BaseDBAsyncClient, columns: tuple[str, ...], **kwargs: Any
-    ) -> dict[str, Any]:
-        """`get_object` as a plain row of `columns` (no model instance); else 404."""
-        field = self.get_lookup_field()
-        value = kwargs.get(field, self.kwargs.get(field))
-        if value is None:
-            raise NotFound()
-        row = await lookup_row(await self.resolve_queryset(db), field, value, columns)
-        if row is None:
-            raise NotFound()
-        return row
 
 
 class CreateModelMixin:
@@ -109,21 +91,12 @@ class CreateModelMixin:
         values = await self.perform_create_validation(values, db)
         await self.check_unique_fields(values, db)  # after the hook: it may set unique values
         serializer = self.get_output_serializer()
-        if serializer is not None and serializer.is_plain and self.creates_plainly():
-            # The INSERT is the last statement: on SQLite it, the body and COMMIT are one trip.
-            body = await insert_then(db, self.new_object(values), serializer.dump)
+        if self.plan.one_trip_create:  # the INSERT is the action's last statement
+            body = await insert_and_commit(db, self.new_object(values), serializer.dump)
             return JSONBytesResponse(body, status_code=201)
         obj = await self.perform_create(values, db)
         await self.after_create(obj, db)
         return serializer.response(obj, status_code=201)
-
-    def creates_plainly(self: Any) -> bool:
-        """Whether the view keeps the stock `perform_create` and `after_create`."""
-        cls = type(self)
-        return (
-            cls.perform_create is CreateModelMixin.perform_create
-            and cls.after_create is CreateModelMixin.after_create
-        )
 
     async def perform_create_validation(
         self: Any, data: dict[str, Any], db: BaseDBAsyncClient

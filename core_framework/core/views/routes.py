@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import Path
 from pydantic import BaseModel, create_model
 
+from core.db.one_trip import model_inserts_plainly
 from core.permissions import AllowAny
 from core.throttling.throttles import declared_throttles
 from core.views.decorators import get_action_info
@@ -23,6 +24,8 @@ from core.views.endpoints import ActionEndpoint, keyword_parameter
 from core.views.errors import error_responses
 from core.views.filters import integer_bounds, query_signature
 from core.views.generics import GenericViewSet
+from core.views.mixins import CreateModelMixin
+from core.views.plan import NO_FAST_PATHS, RoutePlan
 
 # action -> (HTTP method, detail, status code)
 CRUD_ACTIONS: dict[str, tuple[str, bool, int]] = {
@@ -90,6 +93,56 @@ def _documentation(
     return docs
 
 
+def _first_overridden(view_cls: type, base: type, *names: str) -> str | None:
+    """The first of `names` that `view_cls` overrides, else None."""
+    for name in names:
+        if getattr(view_cls, name) is not getattr(base, name):
+            return name
+    return None
+
+
+def _rows_off(view_cls: type[GenericViewSet], action: str) -> str | None:
+    """Why the row path can't serve `action` (None: it can)."""
+    if not view_cls.read_rows:
+        return "read_rows = False"
+    serializer = view_cls.get_output_serializer()
+    if serializer is None or serializer.row_columns is None:
+        return "the output schema is not exactly model columns"
+    if action == "list":
+        return None
+    overridden = _first_overridden(
+        view_cls, GenericViewSet, "get_object", "check_object_permissions", "get_permissions"
+    )
+    if overridden is not None:
+        return f"{overridden} is overridden"
+    view = view_cls()
+    view.action = action
+    if any(permission.checks_objects() for permission in view.get_permissions()):
+        return "a permission checks objects"
+    return None
+
+
+def _one_trip(view_cls: type[GenericViewSet]) -> bool:
+    serializer = view_cls.get_output_serializer()
+    return bool(
+        view_cls.one_trip_create
+        and serializer is not None
+        and serializer.runs_no_schema_code
+        and _first_overridden(view_cls, CreateModelMixin, "perform_create", "after_create") is None
+        and model_inserts_plainly(view_cls.model)
+    )
+
+
+def plan_route(view_cls: type[GenericViewSet], action: str) -> RoutePlan:
+    """The fast paths of `view_cls`'s CRUD `action` route (`@action` routes have none)."""
+    if action in ("list", "retrieve"):
+        off = _rows_off(view_cls, action)
+        return RoutePlan(rows=off is None, rows_off=off)
+    if action == "create":
+        return RoutePlan(one_trip_create=_one_trip(view_cls))
+    return NO_FAST_PATHS
+
+
 def lookup_parameter(view: type[GenericViewSet]) -> inspect.Parameter:
     """The `{id}` path parameter, typed from the model field (so docs and 404s are right)."""
     name = view.get_lookup_field()
@@ -146,6 +199,7 @@ def viewset_routes(view_cls: type[GenericViewSet], prefix: str, basename: str) -
                     [],
                     info,
                     status,
+                    NO_FAST_PATHS,
                 ),
                 methods=list(info.methods),
                 name=f"{basename}-{info.url_path}",
@@ -189,7 +243,14 @@ def viewset_routes(view_cls: type[GenericViewSet], prefix: str, basename: str) -
             RouteSpec(
                 path=path,
                 endpoint=ActionEndpoint(
-                    view_cls, action, lookup if detail else None, body, query, None, status
+                    view_cls,
+                    action,
+                    lookup if detail else None,
+                    body,
+                    query,
+                    None,
+                    status,
+                    plan_route(view_cls, action),
                 ),
                 methods=[method],
                 name=f"{basename}-{action}",

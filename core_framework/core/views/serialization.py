@@ -60,9 +60,9 @@ class OutputSerializer:
         return tuple(names)
 
     @cached_property
-    def is_plain(self) -> bool:
+    def runs_no_schema_code(self) -> bool:
         """Whether dumping runs no code of the schema's own (validators, serializers): only
-        columns in, JSON out, so it may run on the database's thread (`insert_then`)."""
+        columns in, JSON out, so it may run on the database's thread (`core.db.one_trip`)."""
         decorators = self.schema.__pydantic_decorators__
         return self.row_columns is not None and not any(
             (

@@ -29,6 +29,7 @@ from joserfc.jwk import KeySet
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionContext
 from tortoise.exceptions import IntegrityError
 
+from core.adapters.tortoise import model_connection, transaction_context
 from core.auth.backends import AuthBackend
 from core.auth.models import AbstractUser, OAuthIdentity, get_user_model, normalize_email
 from core.auth.oauth.errors import OAuthLoginError, provider_calls
@@ -65,8 +66,8 @@ _PROFILE_FIELDS = {
 
 def _atomic(db: BaseDBAsyncClient | None) -> TransactionContext:
     """A transaction on `db` (a savepoint when `db` is already in one)."""
-    client = db if db is not None else OAuthIdentity._choose_db(for_write=True)
-    return client._in_transaction()
+    client = db if db is not None else model_connection(OAuthIdentity, for_write=True)
+    return transaction_context(client)
 
 
 def looks_like_jwt(token: str) -> bool:

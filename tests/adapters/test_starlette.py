@@ -1,0 +1,25 @@
+"""What `core.adapters.starlette` relies on in Starlette, checked against the installed one."""
+
+from __future__ import annotations
+
+from starlette.datastructures import State
+
+from core.adapters.starlette import WRITTEN_FOR, state_has
+from tests.adapters.upstream import attribute, require
+
+
+def test_state_keeps_its_attributes_in_a_dict() -> None:
+    state = State()
+    store = attribute(state, "_state", WRITTEN_FOR, "starlette", "starlette.datastructures.State")
+    require(isinstance(store, dict), WRITTEN_FOR, "State._state", "is no dict", "starlette")
+    require(
+        not state_has(state, "user"), WRITTEN_FOR, "State._state", "holds unset names", "starlette"
+    )
+    state.user = None
+    require(
+        state_has(state, "user") and store == {"user": None},
+        WRITTEN_FOR,
+        "State._state",
+        "no longer holds what is set on the state (even None)",
+        "starlette",
+    )

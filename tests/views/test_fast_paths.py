@@ -1,0 +1,168 @@
+"""Fast paths are decided when routes are built (`endpoint.plan`) and answer like the slow ones.
+
+A ViewSet scoped by `get_queryset` keeps the row path for list and retrieve; a custom
+`get_object` and `read_rows = False` fall back to model instances; every variant answers the
+same, rows outside the scope included (404).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+import pytest
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from core import AutoRouter, CoreApp, ModelViewSet
+from core.permissions import AllowAny, IsOwner
+from core.testing import app_client, app_database
+from core.views.endpoints import ActionEndpoint
+from core.views.plan import RoutePlan
+from tests.example_models import Post, User
+from tests.guide_app import PostInput, PostOutput
+from tests.views.conftest import app_with, login, make_post
+
+log = logging.getLogger(__name__)
+
+
+class Published(ModelViewSet):
+    """Scoped the documented way: published posts, newest first."""
+
+    model = Post
+    input_schema = PostInput
+    output_schema = PostOutput
+    permission_classes = [AllowAny]
+    page_size = 3
+
+    def get_queryset(self, db: BaseDBAsyncClient) -> Any:
+        return Post.objects.using(db).filter(is_published=True).order_by("-views_count")
+
+
+class PublishedInstances(Published):
+    read_rows = False
+    one_trip_create = False
+
+
+class PublishedLogged(Published):
+    async def get_object(self, db: BaseDBAsyncClient, **kwargs: Any) -> Any:
+        log.info("get_object %s", kwargs)
+        return await super().get_object(db, **kwargs)
+
+
+class PublishedOwned(Published):
+    permission_classes_by_action = {"retrieve": [IsOwner]}
+
+
+class PublishedCreateHook(Published):
+    async def after_create(self, obj: Any, db: BaseDBAsyncClient) -> None:
+        log.info("created %s", obj.pk)
+
+
+VIEWS = {
+    "rows": Published,
+    "instances": PublishedInstances,
+    "logged": PublishedLogged,
+    "owned": PublishedOwned,
+    "hooked": PublishedCreateHook,
+}
+
+
+def fast_paths_app() -> CoreApp:
+    router = AutoRouter(prefix="")
+    for prefix, view in VIEWS.items():
+        router.register(prefix, view, basename=prefix)
+    return app_with(router)
+
+
+def plans(app: CoreApp) -> dict[str, RoutePlan]:
+    """`basename-action` -> the plan its route was built with."""
+    return {
+        route.name: route.endpoint.plan  # type: ignore[attr-defined]
+        for route in app.routes
+        if isinstance(getattr(route, "endpoint", None), ActionEndpoint)
+    }
+
+
+def test_plans_are_decided_when_routes_are_built() -> None:
+    found = plans(fast_paths_app())
+    assert found["rows-list"].rows and found["rows-retrieve"].rows
+    assert found["rows-list"].rows_off is None
+    assert found["rows-create"].one_trip_create
+    assert not found["instances-list"].rows and not found["instances-retrieve"].rows
+    assert found["instances-retrieve"].rows_off == "read_rows = False"
+    assert not found["instances-create"].one_trip_create
+    assert found["logged-list"].rows  # only retrieve looks at the object
+    assert not found["logged-retrieve"].rows
+    assert found["logged-retrieve"].rows_off == "get_object is overridden"
+    assert not found["owned-retrieve"].rows
+    assert found["owned-retrieve"].rows_off == "a permission checks objects"
+    assert not found["hooked-create"].one_trip_create
+    assert found["hooked-retrieve"].rows
+    for name in ("update", "partial_update", "destroy"):
+        assert found[f"rows-{name}"] == RoutePlan()
+
+
+@pytest.fixture
+async def fast_client() -> Any:
+    async with app_client(fast_paths_app()) as http:
+        yield http
+
+
+@pytest.fixture
+async def author(fast_client: httpx.AsyncClient) -> User:
+    return await User.create_user("author@example.com", "Password1", db=app_database())
+
+
+async def seed(db: BaseDBAsyncClient, author: User) -> dict[str, Post]:
+    posts = {}
+    for n in range(7):
+        published = n != 3
+        posts[f"p{n}"] = await make_post(
+            db, author, slug=f"p{n}", title=f"Post {n}", is_published=published, views_count=n
+        )
+    return posts
+
+
+async def test_scoped_list_and_retrieve_answer_alike_on_every_path(
+    fast_client: httpx.AsyncClient, author: User
+) -> None:
+    posts = await seed(app_database(), author)
+    hidden = posts["p3"].pk
+    for query in ("", "?page=2", "?page=2&page_size=2"):
+        expected = (await fast_client.get(f"/instances/{query}")).text
+        for prefix in ("rows", "logged"):
+            for _ in range(3):  # the SQL is cached from the second request on
+                response = await fast_client.get(f"/{prefix}/{query}")
+                assert response.text.replace(f"/{prefix}/", "/instances/") == expected
+    first = (await fast_client.get("/rows/")).json()
+    assert first["count"] == 6
+    assert [post["views_count"] for post in first["results"]] == [6, 5, 4]
+    for post in posts.values():
+        expected_response = await fast_client.get(f"/instances/{post.pk}/")
+        for prefix in ("rows", "logged"):
+            for _ in range(3):
+                response = await fast_client.get(f"/{prefix}/{post.pk}/")
+                assert response.status_code == expected_response.status_code
+                assert response.json() == expected_response.json()
+    for prefix in ("rows", "instances", "logged", "hooked"):  # "owned" is 401 anonymously
+        assert (await fast_client.get(f"/{prefix}/{hidden}/")).status_code == 404
+        assert (await fast_client.get(f"/{prefix}/999999/")).status_code == 404
+
+
+async def test_create_answers_alike_with_and_without_the_one_trip(
+    fast_client: httpx.AsyncClient, author: User
+) -> None:
+    login(fast_client, author)  # create sets author_id to the user
+    bodies = {}
+    for prefix in ("rows", "instances", "hooked"):
+        body = {"title": "T", "slug": f"new-{prefix}", "content": "c", "is_published": True}
+        response = await fast_client.post(f"/{prefix}/", json=body)
+        assert response.status_code == 201
+        created = response.json()
+        bodies[prefix] = {
+            k: v for k, v in created.items() if k not in ("id", "slug", "created_at", "updated_at")
+        }
+        fetched = await fast_client.get(f"/instances/{created['id']}/")
+        assert fetched.json() == created
+    assert bodies["rows"] == bodies["instances"] == bodies["hooked"]
