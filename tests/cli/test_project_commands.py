@@ -356,7 +356,7 @@ def test_the_example_project_end_to_end_crud_a_new_column_and_a_superuser(tmp_pa
 
     with Served(project) as http:
         user = {"email": "ann@example.com", "password": "Passw0rdOK"}
-        assert http.post("/api/v1/auth/register/", json=user).status_code == 201
+        assert http.post("/api/v1/auth/register/", json=user).status_code == 202
         tokens = http.post("/api/v1/auth/login/", json=user).json()
         http.headers["Authorization"] = f"Bearer {tokens['access_token']}"
         post = {"title": "Hello 🎉 wörld", "slug": "hello", "content": "First 🙂"}
@@ -424,4 +424,7 @@ def test_the_example_project_end_to_end_crud_a_new_column_and_a_superuser(tmp_pa
         tokens = http.post("/api/v1/auth/login/", json=root).json()
         http.headers["Authorization"] = f"Bearer {tokens['access_token']}"
         assert http.get("/api/v1/users/").json()["count"] == 2
+        assert http.get(f"/api/v1/posts/{post_id}/").status_code == 404  # ann's draft
+        tokens = http.post("/api/v1/auth/login/", json=user).json()
+        http.headers["Authorization"] = f"Bearer {tokens['access_token']}"
         assert http.get(f"/api/v1/posts/{post_id}/").json()["summary"] is None
