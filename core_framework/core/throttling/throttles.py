@@ -181,7 +181,8 @@ class SimpleRateThrottle(BaseThrottle):
         if key is None or self.num_requests is None or self.duration is None:
             return True
         hit = await self.get_store(settings).hit(key, self.duration, self.num_requests)
-        self._wait = None if hit.allowed else hit.wait
+        # never past the window: stores round their clocks (a database's to the second)
+        self._wait = None if hit.allowed else min(hit.wait, self.duration)
         return hit.allowed
 
     def wait(self) -> float | None:
