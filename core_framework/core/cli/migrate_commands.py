@@ -10,13 +10,20 @@ from click import get_current_context
 from click.exceptions import Abort
 
 from core.cli.errors import fail, one_line_errors, run
+from core.cli.guards import require_project
 from core.db.urls import parse_database_url
 from core.migrations.engine import MigrationEngine, get_engine
 from core.migrations.project import Project
 
 
+def _project() -> Project:
+    """The working directory's project, once `require_project` has checked it is one."""
+    require_project()
+    return Project.current()
+
+
 def _engine() -> MigrationEngine:
-    return get_engine(Project.current())
+    return get_engine(_project())
 
 
 def _shown(path: Path) -> str:
@@ -131,7 +138,7 @@ def check() -> None:
 @one_line_errors
 def reset_db(yes: bool) -> None:
     """Drop every table of the database, then apply all migrations again."""
-    project = Project.current()
+    project = _project()
     target = parse_database_url(project.settings.database_url).describe()
     if not yes:
         try:
@@ -158,7 +165,7 @@ def reset_db(yes: bool) -> None:
 @one_line_errors
 def sqlmigrate(name: str, backward: bool) -> None:
     """Print the SQL of migration NAME (a full name or a unique prefix such as 0002)."""
-    project = Project.current()
+    project = _project()
     statements = run(get_engine(project).sqlmigrate(name, backward=backward))
     transactional = parse_database_url(project.settings.database_url).dialect in (
         "sqlite",
