@@ -544,3 +544,38 @@ def test_a_failed_init_removes_the_half_made_project_so_a_retry_works(tmp_path: 
     retried = init(work, "shop", "--no-venv")
     assert retried.returncode == 0, retried.stderr
     assert (work / "shop" / "src" / "main.py").is_file()
+
+
+def test_make_demo_reports_the_real_createsuperuser_failure(tmp_path: Path) -> None:
+    """scripts/demo.sh run for real in a copy of the repository layout it expects."""
+    (tmp_path / "scripts").mkdir()
+    demo = tmp_path / "scripts" / "demo.sh"
+    demo.write_text((Path(__file__).parents[2] / "scripts" / "demo.sh").read_text())
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / ".venv" / "bin" / "core").symlink_to(CORE)
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MODELS")}
+
+    def make_demo(**settings: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", str(demo)],
+            env={**env, **settings},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            stdin=subprocess.DEVNULL,
+        )
+
+    weak = make_demo(DEMO_PASSWORD="short")
+    assert weak.returncode == 1
+    assert "make demo: could not create the demo user demo@example.com:" in weak.stderr
+    assert "Error: " in weak.stderr and "password" in weak.stderr.lower()
+    assert "already exists" not in weak.stdout + weak.stderr
+    assert "Demo API" not in weak.stdout  # no login advertised that would answer 401
+
+    # With the user created, a second run says so and goes on to the server (here refused: bad port).
+    created = make_demo(PORT="83691")
+    assert "Superuser demo@example.com created." in created.stdout
+    again = make_demo(PORT="83691")
+    assert "Demo user demo@example.com already exists." in again.stdout
+    assert "Demo API" in again.stdout
+    assert again.returncode == 2 and "not in the range 1<=x<=65535" in again.stderr
