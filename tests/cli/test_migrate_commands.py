@@ -381,3 +381,18 @@ def test_check_and_migrate_notice_edited_or_missing_applied_migrations(
     (project.root / "migrations" / "0002_add_sku.py").unlink()
     missing = project.core("check", ok=False)
     assert "0002_add_sku: applied, but its file is missing" in missing.stdout
+
+
+def test_a_sqlite_file_in_a_missing_directory_is_only_a_one_line_error(tmp_path: Path) -> None:
+    project = ProjectDir(root=tmp_path, db_url=None)
+    project.write_models()
+    env = project.env(DATABASE_URL="sqlite+aiosqlite:///./missing/app.db")
+    project.core("makemigrations", env=env)  # needs no database
+    for command in ("migrate", "check", "showmigrations", "migrate", "check"):
+        result = project.core(command, ok=False, env=env)
+        assert result.returncode == 1, command
+        assert result.stderr == (
+            f"Error: cannot connect to SQLite database {tmp_path.resolve()}/missing/app.db: "
+            "unable to open database file\n"
+        ), (command, result.stderr)
+    assert not (tmp_path / "missing").exists()
