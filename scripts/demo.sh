@@ -18,8 +18,16 @@ if ! compgen -G "migrations/0*.py" >/dev/null; then
     "$core" makemigrations --name initial
 fi
 "$core" migrate
-"$core" createsuperuser --email "$email" --password "$password" 2>/dev/null \
-    || echo "Demo user $email already exists."
+if output="$("$core" createsuperuser --email "$email" --password "$password" 2>&1)"; then
+    echo "$output"
+elif [[ "$output" == *"a user with email $email already exists"* ]]; then
+    echo "Demo user $email already exists."
+else
+    # Anything else (a weak DEMO_PASSWORD, a bad DEMO_EMAIL): the login advertised below would fail.
+    echo "make demo: could not create the demo user $email:" >&2
+    echo "$output" >&2
+    exit 1
+fi
 cat <<MSG
 
 Demo API: http://${HOST:-127.0.0.1}:${PORT:-8000}/docs

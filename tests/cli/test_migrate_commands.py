@@ -381,3 +381,92 @@ def test_check_and_migrate_notice_edited_or_missing_applied_migrations(
     (project.root / "migrations" / "0002_add_sku.py").unlink()
     missing = project.core("check", ok=False)
     assert "0002_add_sku: applied, but its file is missing" in missing.stdout
+
+
+def test_a_sqlite_file_in_a_missing_directory_is_only_a_one_line_error(tmp_path: Path) -> None:
+    project = ProjectDir(root=tmp_path, db_url=None)
+    project.write_models()
+    env = project.env(DATABASE_URL="sqlite+aiosqlite:///./missing/app.db")
+    project.core("makemigrations", env=env)  # needs no database
+    for command in ("migrate", "check", "showmigrations", "migrate", "check"):
+        result = project.core(command, ok=False, env=env)
+        assert result.returncode == 1, command
+        assert result.stderr == (
+            f"Error: cannot connect to SQLite database {tmp_path.resolve()}/missing/app.db: "
+            "unable to open database file\n"
+        ), (command, result.stderr)
+    assert not (tmp_path / "missing").exists()
+
+
+NOT_NULL_STOCK = """
+        stock: Mapped[int] = Field.integer()
+"""
+NOT_NULL_WARNING = (
+    "Warning: 0002_stock adds the NOT NULL field stock to Product with no default: "
+    "`core migrate` will fail on a table that has rows."
+)
+
+
+def core_in_a_terminal(project: ProjectDir, *args: str, answer: str) -> tuple[int, str]:
+    """Run `core ARGS` with a pseudo-terminal as stdin (so it asks), typing `answer`."""
+    import os
+    import pty
+    import subprocess
+
+    from tests.migrations.projects import CORE
+
+    controller, terminal = pty.openpty()
+    try:
+        os.write(controller, answer.encode())
+        result = subprocess.run(
+            [CORE, *args],
+            cwd=project.root,
+            env=project.env(),
+            stdin=terminal,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    return result.returncode, result.stdout + result.stderr
+
+
+@pytest.mark.db
+def test_makemigrations_warns_about_a_not_null_field_without_a_default(
+    project: ProjectDir,
+) -> None:
+    project.core("makemigrations", "--name", "initial")
+    project.core("migrate")
+    insert_shop_rows(project)
+    project.write_models(shop_extra=NOT_NULL_STOCK)
+
+    # In a terminal it asks first; "no" (the default) writes nothing and says why.
+    code, output = core_in_a_terminal(project, "makemigrations", "--name", "stock", answer="\n")
+    assert code == 1
+    assert NOT_NULL_WARNING in output
+    assert (
+        'Fix: give the field a default= (e.g. default=0 or default=""), or nullable=True' in output
+    )
+    assert "Write the migration anyway? [y/N]" in output
+    assert "Error: no migration written; change the model as above" in output
+    assert project.migration_files() == ["0001_initial.py"]
+
+    # Without a terminal (or with --no-input) it writes the migration, with the warning.
+    for args in (["--no-input"], []):
+        written = project.core("makemigrations", "--name", "stock", *args)
+        assert "Created migrations/0002_stock.py" in written.stdout
+        assert NOT_NULL_WARNING in written.stderr
+        assert "Fix: give the field a default=" in written.stderr
+        (project.root / "migrations" / "0002_stock.py").unlink()
+
+    # "yes" in a terminal writes it too; a default on the field needs no question at all.
+    code, output = core_in_a_terminal(project, "makemigrations", "--name", "stock", answer="y\n")
+    assert code == 0 and "Created migrations/0002_stock.py" in output
+    (project.root / "migrations" / "0002_stock.py").unlink()
+    project.write_models(shop_extra="stock: Mapped[int] = Field.integer(default=0)\n")
+    quiet = project.core("makemigrations", "--name", "stock")
+    assert "Warning" not in quiet.stderr and "Created migrations/0002_stock.py" in quiet.stdout
+    project.core("migrate")
+    assert project.sql("SELECT stock FROM products") == [{"stock": 0}]

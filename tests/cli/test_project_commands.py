@@ -428,3 +428,154 @@ def test_the_example_project_end_to_end_crud_a_new_column_and_a_superuser(tmp_pa
         tokens = http.post("/api/v1/auth/login/", json=user).json()
         http.headers["Authorization"] = f"Bearer {tokens['access_token']}"
         assert http.get(f"/api/v1/posts/{post_id}/").json()["summary"] is None
+
+
+PROJECT_COMMANDS = (
+    ["makemigrations"],
+    ["migrate"],
+    ["check"],
+    ["showmigrations"],
+    ["sqlmigrate", "0001"],
+    ["reset_db", "--yes"],
+    ["createsuperuser", "--email", "a@example.com", "--password", "Passw0rdOK"],
+    ["shell"],
+    ["run"],
+    ["startapp", "blog"],
+)
+
+
+def run_core(
+    cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CORE, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
+
+
+def test_every_project_command_refuses_to_run_outside_a_project(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("DATABASE_URL=sqlite+aiosqlite:///./app.db\n")
+    for args in PROJECT_COMMANDS:
+        result = run_core(tmp_path, *args)
+        assert result.returncode == 1, args
+        assert result.stderr.strip() == (
+            f"Error: not a Core project: no src/main.py or src/apps/ in {tmp_path.resolve()}; "
+            "run it in a project created by `core init NAME`"
+        ), args
+    # Nothing was left behind: no migrations package, no SQLite file.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".env"]
+
+
+def test_a_project_command_in_a_subdirectory_names_the_project(tmp_path: Path) -> None:
+    project = scaffolded(tmp_path)
+    inner = project.root / "src" / "apps" / "posts"
+    result = run_core(inner, "makemigrations")
+    assert result.returncode == 1
+    assert f"the project seems to be {project.root.resolve()}: cd there" in result.stderr
+    assert not (inner / "migrations").exists()
+
+
+def test_run_refuses_a_port_out_of_range(tmp_path: Path) -> None:
+    project = scaffolded(tmp_path)
+    for port in ("83691", "0", "-1"):
+        result = run_core(project.root, "run", "--port", port)
+        assert result.returncode == 2, port
+        assert "Invalid value for '--port'" in result.stderr, port
+        assert f"{port} is not in the range 1<=x<=65535" in result.stderr, port
+
+
+def test_startapp_refuses_names_that_shadow_modules_or_are_keywords(tmp_path: Path) -> None:
+    project = scaffolded(tmp_path)
+    reasons = {
+        "os": "it shadows the standard library module 'os'",
+        "json": "it shadows the standard library module 'json'",
+        "httpx": "it shadows the installed module 'httpx'",
+        "tests": "it shadows the installed module 'tests'",
+        "match": "it is a Python keyword",
+        "class": "it is a Python keyword",
+        "blog-posts": "use lowercase letters, digits and underscores",
+    }
+    for name, reason in reasons.items():
+        result = project.core("startapp", name, ok=False)
+        assert result.returncode == 1, name
+        assert result.stderr.strip().startswith(f"Error: {name!r} is not a valid app name: "), name
+        assert reason in result.stderr, (name, result.stderr)
+        assert not (project.root / "src" / "apps" / name).exists(), name
+
+
+def test_init_checks_the_python_version(tmp_path: Path) -> None:
+    old = init(tmp_path, "old", "--python", "3.10")
+    assert old.returncode == 1
+    assert old.stderr.strip() == "Error: --python 3.10: Core Framework needs Python 3.11 or newer"
+    bad = init(tmp_path, "bad", "--python", "three")
+    assert "--python takes a version like 3.12 or 3.12.4, not 'three'" in bad.stderr
+    patch = f"{sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro + 50}"
+    missing = init(tmp_path, "patch", "--python", patch)
+    assert missing.returncode == 1
+    assert f"Python {patch} was not found" in missing.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_failed_init_removes_the_half_made_project_so_a_retry_works(tmp_path: Path) -> None:
+    # A python3.X on PATH that reports its version but can't create a virtualenv.
+    other = (3, 13) if sys.version_info[:2] != (3, 13) else (3, 12)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / f"python{other[0]}.{other[1]}"
+    fake.write_text(
+        f'#!/bin/sh\nif [ "$1" = "-c" ]; then echo {other[0]}.{other[1]}.0; exit 0; fi\n'
+        'echo "venv: broken" >&2; exit 1\n'
+    )
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    work = tmp_path / "work"
+    work.mkdir()
+    failed = run_core(work, "init", "shop", "--python", f"{other[0]}.{other[1]}", env=env)
+    assert failed.returncode == 1
+    assert "creating the virtualenv failed" in failed.stderr
+    assert "removed the half-made project so you can retry" in failed.stderr
+    assert not (work / "shop").exists()
+
+    retried = init(work, "shop", "--no-venv")
+    assert retried.returncode == 0, retried.stderr
+    assert (work / "shop" / "src" / "main.py").is_file()
+
+
+def test_make_demo_reports_the_real_createsuperuser_failure(tmp_path: Path) -> None:
+    """scripts/demo.sh run for real in a copy of the repository layout it expects."""
+    (tmp_path / "scripts").mkdir()
+    demo = tmp_path / "scripts" / "demo.sh"
+    demo.write_text((Path(__file__).parents[2] / "scripts" / "demo.sh").read_text())
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / ".venv" / "bin" / "core").symlink_to(CORE)
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MODELS")}
+
+    def make_demo(**settings: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", str(demo)],
+            env={**env, **settings},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            stdin=subprocess.DEVNULL,
+        )
+
+    weak = make_demo(DEMO_PASSWORD="short")
+    assert weak.returncode == 1
+    assert "make demo: could not create the demo user demo@example.com:" in weak.stderr
+    assert "Error: " in weak.stderr and "password" in weak.stderr.lower()
+    assert "already exists" not in weak.stdout + weak.stderr
+    assert "Demo API" not in weak.stdout  # no login advertised that would answer 401
+
+    # With the user created, a second run says so and goes on to the server (here refused: bad port).
+    created = make_demo(PORT="83691")
+    assert "Superuser demo@example.com created." in created.stdout
+    again = make_demo(PORT="83691")
+    assert "Demo user demo@example.com already exists." in again.stdout
+    assert "Demo API" in again.stdout
+    assert again.returncode == 2 and "not in the range 1<=x<=65535" in again.stderr

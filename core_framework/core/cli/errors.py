@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import threading
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
 
@@ -28,9 +30,36 @@ EXPECTED_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+#: How long a failed command waits for aiosqlite's worker threads to finish stopping.
+_SQLITE_SETTLE_SECONDS = 2.0
+
+
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run the command's work to completion on a fresh event loop."""
-    return asyncio.run(coroutine)
+    return asyncio.run(_settled(coroutine))
+
+
+async def _settled(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Await `coroutine`, then let stopping aiosqlite threads finish while the loop still runs.
+
+    A SQLite file that can't be opened leaves aiosqlite's worker thread stopping; if the loop
+    closes first, that thread prints "Event loop is closed" tracebacks after our one-line error.
+    """
+    try:
+        return await coroutine
+    finally:
+        await _join_sqlite_workers()
+
+
+async def _join_sqlite_workers() -> None:
+    deadline = time.monotonic() + _SQLITE_SETTLE_SECONDS
+    for thread in threading.enumerate():
+        if thread is threading.current_thread() or not thread.name.endswith(
+            "(_connection_worker_thread)"
+        ):
+            continue
+        # Joined off the loop, so the loop keeps running and the thread can hand back its result.
+        await asyncio.to_thread(thread.join, max(0.0, deadline - time.monotonic()))
 
 
 def fail(message: str, code: int = 1) -> None:

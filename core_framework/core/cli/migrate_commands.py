@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import rich_click as click
@@ -10,13 +11,20 @@ from click import get_current_context
 from click.exceptions import Abort
 
 from core.cli.errors import fail, one_line_errors, run
+from core.cli.guards import require_project
 from core.db.urls import parse_database_url
-from core.migrations.engine import MigrationEngine, get_engine
+from core.migrations.engine import MigrationEngine, NotNullAddition, get_engine
 from core.migrations.project import Project
 
 
+def _project() -> Project:
+    """The working directory's project, once `require_project` has checked it is one."""
+    require_project()
+    return Project.current()
+
+
 def _engine() -> MigrationEngine:
-    return get_engine(Project.current())
+    return get_engine(_project())
 
 
 def _shown(path: Path) -> str:
@@ -55,14 +63,57 @@ class ProgressPrinter:
             self.open_line = False
 
 
+NOT_NULL_FIX = (
+    'Fix: give the field a default= (e.g. default=0 or default=""), or nullable=True; or add it '
+    "with nullable=True, fill it in a migration (`core makemigrations --empty`), then drop nullable."
+)
+
+
+class NotNullQuestioner:
+    """Warn about NOT NULL columns without a default; in a terminal, ask before writing them."""
+
+    def __init__(self, interactive: bool) -> None:
+        self.interactive = interactive
+        self.refused = False
+
+    def __call__(self, additions: list[NotNullAddition]) -> bool:
+        for addition in additions:
+            click.echo(
+                f"Warning: {addition.describe()}: `core migrate` will fail on a table that has rows.",
+                err=True,
+            )
+        click.echo(NOT_NULL_FIX, err=True)
+        if not self.interactive:
+            return True
+        try:
+            self.refused = not click.confirm("Write the migration anyway?", default=False, err=True)
+        except Abort:
+            click.echo(err=True)
+            self.refused = True
+        return not self.refused
+
+
 @click.command()
 @click.option("--name", "-n", help="Name of the migration file: NNNN_<name>.py.")
 @click.option("--empty", is_flag=True, help="Write an empty migration to fill in by hand.")
+@click.option(
+    "--no-input",
+    "--noinput",
+    "no_input",
+    is_flag=True,
+    help="Ask nothing: write the migration, warning about NOT NULL fields without a default.",
+)
 @one_line_errors
-def makemigrations(name: str | None, empty: bool) -> None:
+def makemigrations(name: str | None, empty: bool, no_input: bool) -> None:
     """Write a migration for the changes in your models."""
-    paths = run(_engine().makemigrations(name=name, empty=empty))
+    interactive = not no_input and sys.stdin.isatty()
+    confirm = NotNullQuestioner(interactive)
+    paths = run(_engine().makemigrations(name=name, empty=empty, confirm=confirm))
     if not paths:
+        if confirm.refused:
+            fail(
+                "no migration written; change the model as above and run `core makemigrations` again"
+            )
         click.echo("No changes detected")
     for path in paths:
         click.echo(f"Created {_shown(path)}")
@@ -131,7 +182,7 @@ def check() -> None:
 @one_line_errors
 def reset_db(yes: bool) -> None:
     """Drop every table of the database, then apply all migrations again."""
-    project = Project.current()
+    project = _project()
     target = parse_database_url(project.settings.database_url).describe()
     if not yes:
         try:
@@ -158,7 +209,7 @@ def reset_db(yes: bool) -> None:
 @one_line_errors
 def sqlmigrate(name: str, backward: bool) -> None:
     """Print the SQL of migration NAME (a full name or a unique prefix such as 0002)."""
-    project = Project.current()
+    project = _project()
     statements = run(get_engine(project).sqlmigrate(name, backward=backward))
     transactional = parse_database_url(project.settings.database_url).dialect in (
         "sqlite",

@@ -7,7 +7,6 @@ import asyncio
 import code
 import importlib
 import inspect
-import keyword
 import re
 import shutil
 import subprocess
@@ -21,6 +20,7 @@ import rich_click as click
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
 from core.cli.errors import fail, one_line_errors, run
+from core.cli.guards import app_name_problem, require_project
 from core.cli.scaffold import (
     TEMPLATES,
     app_context,
@@ -34,20 +34,61 @@ from core.cli.scaffold import (
 PROJECT_DEV_PACKAGES = ("pytest", "anyio", "httpx", "asgi-lifespan")
 
 
+#: The oldest Python the framework supports (pyproject's requires-python).
+MIN_PYTHON = (3, 11)
+
+
+def _interpreter_version(python: str) -> tuple[int, ...] | None:
+    """The X.Y.Z of the interpreter at `python` (None when it doesn't run)."""
+    try:
+        result = subprocess.run(  # noqa: S603 - our own argv
+            [python, "-c", "import sys; print(*sys.version_info[:3], sep='.')"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return tuple(int(part) for part in result.stdout.strip().split("."))
+
+
 def _python_for(version: str | None) -> str:
-    """The interpreter for `--python X.Y`: python X.Y on PATH (or this one if it is X.Y)."""
+    """The interpreter for `--python X.Y[.Z]`: python X.Y on PATH (or this one if it matches)."""
     if version is None:
         return sys.executable
-    if not re.fullmatch(r"3\.\d{1,2}", version):
-        fail(f"--python takes a version like 3.12, not {version!r}")
-    if f"{sys.version_info.major}.{sys.version_info.minor}" == version:
+    if not re.fullmatch(r"3\.\d{1,2}(\.\d{1,2})?", version):
+        fail(f"--python takes a version like 3.12 or 3.12.4, not {version!r}")
+    wanted = tuple(int(part) for part in version.split("."))
+    if wanted[:2] < MIN_PYTHON:
+        oldest = ".".join(map(str, MIN_PYTHON))
+        fail(f"--python {version}: Core Framework needs Python {oldest} or newer")
+    major_minor = ".".join(map(str, wanted[:2]))
+    if sys.version_info[: len(wanted)] == wanted:
         return sys.executable
-    found = shutil.which(f"python{version}")
+    found = shutil.which(f"python{major_minor}")
     if found is None:
         fail(
-            f"Python {version} was not found (no python{version} on PATH); install it or omit --python"
+            f"Python {version} was not found (no python{major_minor} on PATH); "
+            "install it or omit --python"
         )
+    actual = _interpreter_version(str(found))
+    if actual is None or actual[: len(wanted)] != wanted:
+        shown = ".".join(map(str, actual)) if actual else "an interpreter that doesn't run"
+        fail(f"Python {version} was not found: python{major_minor} on PATH ({found}) is {shown}")
     return str(found)
+
+
+def _remove_half_made(project: Path, created: bool) -> None:
+    """Undo a failed `init`: the directory it made, or what it wrote into an empty one."""
+    if created:
+        shutil.rmtree(project, ignore_errors=True)
+    elif project.is_dir():
+        for child in project.iterdir():
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child, ignore_errors=True)
+            else:
+                child.unlink(missing_ok=True)
 
 
 def _create_venv(project: Path, python: str) -> None:
@@ -78,7 +119,12 @@ def _create_venv(project: Path, python: str) -> None:
 
 @click.command()
 @click.argument("name")
-@click.option("--python", "python_version", metavar="X.Y", help="Python version for the .venv.")
+@click.option(
+    "--python",
+    "python_version",
+    metavar="X.Y[.Z]",
+    help="Python version for the .venv (3.11 or newer).",
+)
 @click.option("--no-venv", is_flag=True, help="Only write the files; create no virtualenv.")
 @one_line_errors
 def init(name: str, python_version: str | None, no_venv: bool) -> None:
@@ -87,14 +133,21 @@ def init(name: str, python_version: str | None, no_venv: bool) -> None:
     if project.exists() and (not project.is_dir() or any(project.iterdir())):
         fail(f"{name} already exists and is not an empty directory")
     python = None if no_venv else _python_for(python_version)
-    project.mkdir(parents=True, exist_ok=True)
-    render(TEMPLATES / "project", project, project_context(project.name))
-    click.echo(f"Created project {project.name} in {project}")
-    if python is not None:
-        try:
-            _create_venv(project, python)
-        except subprocess.CalledProcessError as exc:
-            fail(f"creating the virtualenv failed ({exc}); the project files are in place")
+    created = not project.exists()
+    try:
+        project.mkdir(parents=True, exist_ok=True)
+        render(TEMPLATES / "project", project, project_context(project.name))
+        click.echo(f"Created project {project.name} in {project}")
+        if python is not None:
+            try:
+                _create_venv(project, python)
+            except subprocess.CalledProcessError as exc:
+                fail(
+                    f"creating the virtualenv failed ({exc}); removed the half-made project so you can retry"
+                )
+    except BaseException:
+        _remove_half_made(project, created)
+        raise
     click.echo("\nNext steps:")
     click.echo(f"  cd {name}")
     if python is not None:
@@ -104,16 +157,9 @@ def init(name: str, python_version: str | None, no_venv: bool) -> None:
     click.echo("  core run    # then open http://127.0.0.1:8000/docs")
 
 
-def _require_project() -> Path:
-    root = Path.cwd()
-    if not (root / "src" / "main.py").exists():
-        fail("no src/main.py here: run this command in a project created by `core init`")
-    return root
-
-
 @click.command(name="run")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--reload", is_flag=True, help="Restart when code changes (development).")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1))
 @one_line_errors
@@ -121,7 +167,7 @@ def run_server(host: str, port: int, reload: bool, workers: int) -> None:
     """Serve src.main:app with uvicorn."""
     import uvicorn
 
-    root = _require_project()
+    root = require_project()
     if reload and workers > 1:
         fail("--reload and --workers can't be combined")
     uvicorn.run(
@@ -163,7 +209,7 @@ def createsuperuser(email: str | None, password: str | None) -> None:
     from core.auth import get_user_model, password_problems
     from core.db import connect
 
-    _require_project()
+    require_project()
     interactive = sys.stdin.isatty()
     if email is None:
         if not interactive:
@@ -201,9 +247,10 @@ def createsuperuser(email: str | None, password: str | None) -> None:
 @one_line_errors
 def startapp(name: str) -> None:
     """Create src/apps/NAME with models, schemas, views, routes and tests."""
-    root = _require_project()
-    if not name.isidentifier() or keyword.iskeyword(name) or not name.islower():
-        fail(f"{name!r} is not a valid app name: use lowercase letters, digits and underscores")
+    root = require_project()
+    problem = app_name_problem(name)
+    if problem is not None:
+        fail(problem)
     target = root / "src" / "apps" / name
     if target.exists():
         fail(f"src/apps/{name} already exists")
@@ -252,7 +299,7 @@ def shell() -> None:
     """An async-capable Python shell with the database started and the models imported."""
     from core.db import start_database, stop_database
 
-    _require_project()
+    require_project()
     app = _import_project_app()
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)

@@ -29,7 +29,7 @@ from core.db.connection import is_connection_error, unavailable_message
 from core.db.schema import drop_all_tables
 from core.db.urls import parse_database_url
 from core.exceptions import DatabaseUnavailable
-from core.migrations.engine import CheckReport, MigrationStatus, Progress
+from core.migrations.engine import CheckReport, ConfirmNotNull, MigrationStatus, Progress
 from core.migrations.exceptions import MigrationError
 from core.migrations.locking import (
     dialect_of,
@@ -171,8 +171,13 @@ class AerichEngine:
 
     # Commands ------------------------------------------------------------------------------
 
-    async def makemigrations(self, name: str | None = None, empty: bool = False) -> list[Path]:
-        """Aerich's `init-migrations` for the first file, then `migrate` (diffing the last file)."""
+    async def makemigrations(
+        self, name: str | None = None, empty: bool = False, confirm: ConfirmNotNull | None = None
+    ) -> list[Path]:
+        """Aerich's `init-migrations` for the first file, then `migrate` (diffing the last file).
+
+        `confirm` is not asked: Aerich's diff is SQL text, not operations to inspect.
+        """
         _require_aerich()
         from aerich import Command
 

@@ -24,10 +24,11 @@ from tortoise.migrations.exceptions import IncompatibleStateError
 from tortoise.migrations.executor import MigrationExecutor
 from tortoise.migrations.graph import MigrationKey
 from tortoise.migrations.migration import Migration as TortoiseMigration
+from tortoise.migrations.operations import AddField, CreateModel
 from tortoise.migrations.recorder import MigrationRecorder
 from tortoise.migrations.schema_editor.base import BaseSchemaEditor
 from tortoise.migrations.schema_generator.state import State
-from tortoise.migrations.writer import format_migration_name
+from tortoise.migrations.writer import MigrationWriter, format_migration_name
 
 from core.adapters.tortoise import create_table_sql, migration_plan, run_schema_sql
 from core.db.connection import connect
@@ -63,6 +64,42 @@ class Migration{number:04d}(Migration):
 
 
 @dataclass(frozen=True)
+class NotNullAddition:
+    """A NOT NULL column without a default added to an existing table (fails on its rows)."""
+
+    model: str
+    field: str
+    migration: str
+
+    def describe(self) -> str:
+        return (
+            f"{self.migration} adds the NOT NULL field {self.field} to {self.model} with no default"
+        )
+
+
+#: Asked before writing migrations that add NOT NULL columns without a default; False: write none.
+ConfirmNotNull = Callable[[list[NotNullAddition]], bool]
+
+
+def not_null_additions(writer: MigrationWriter) -> list[NotNullAddition]:
+    """The AddField operations of a migration writer that existing rows can't satisfy."""
+    created = {op.name for op in writer.operations if isinstance(op, CreateModel)}
+    found = []
+    for operation in writer.operations:
+        if not isinstance(operation, AddField) or operation.model_name in created:
+            continue  # a table created by the same migration has no rows yet
+        column = operation.field
+        if getattr(column, "null", True) or getattr(column, "pk", False):
+            continue
+        if getattr(column, "default", None) is not None or getattr(column, "generated", False):
+            continue
+        if getattr(column, "auto_now", False) or getattr(column, "auto_now_add", False):
+            continue  # filled by the ORM on save, but still NOT NULL without a DB default
+        found.append(NotNullAddition(operation.model_name, operation.name, writer.name))
+    return found
+
+
+@dataclass(frozen=True)
 class MigrationStatus:
     """One line of `core showmigrations`."""
 
@@ -92,7 +129,9 @@ class CheckReport:
 class MigrationEngine(Protocol):
     """What the CLI needs from a migration engine (Tortoise's native one, or Aerich)."""
 
-    async def makemigrations(self, name: str | None = None, empty: bool = False) -> list[Path]: ...
+    async def makemigrations(
+        self, name: str | None = None, empty: bool = False, confirm: ConfirmNotNull | None = None
+    ) -> list[Path]: ...
     async def migrate(self, progress: Progress | None = None) -> list[str]: ...
     async def rollback(self, progress: Progress | None = None) -> str | None: ...
     async def showmigrations(self) -> list[MigrationStatus]: ...
@@ -199,8 +238,14 @@ class TortoiseEngine:
 
     # Commands --------------------------------------------------------------------------------
 
-    async def makemigrations(self, name: str | None = None, empty: bool = False) -> list[Path]:
-        """Write migrations for the models' changes (or an empty one); [] when nothing changed."""
+    async def makemigrations(
+        self, name: str | None = None, empty: bool = False, confirm: ConfirmNotNull | None = None
+    ) -> list[Path]:
+        """Write migrations for the models' changes (or an empty one); [] when nothing changed.
+
+        `confirm` is shown the NOT NULL columns without a default the changes add to existing
+        tables (which `migrate` can't fill); when it answers False nothing is written.
+        """
         self.project.ensure_migrations_package()
         async with self._offline():
             detector = self._detector()
@@ -208,12 +253,14 @@ class TortoiseEngine:
                 return [await self._write_empty(detector, name)]
             async with _reading_migrations(self.project.migrations_module):
                 writers = await detector.changes()
-            paths = []
             for writer in writers:
                 if name:
                     match = _NUMBER.match(writer.name)
                     writer.name = format_migration_name(int(match.group(1)) if match else 1, name)
-                paths.append(writer.write())
+            risky = [addition for writer in writers for addition in not_null_additions(writer)]
+            if risky and confirm is not None and not confirm(risky):
+                return []
+            paths = [writer.write() for writer in writers]
             return paths
 
     async def _write_empty(self, detector: MigrationAutodetector, name: str | None) -> Path:
