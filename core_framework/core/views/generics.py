@@ -18,6 +18,7 @@ from core.models import Model
 from core.views.base import View
 from core.views.errors import NotFound, field_error
 from core.views.filters import (
+    MAX_FILTER_VALUES,
     ORDERING_PARAM,
     PAGINATION_PARAMS,
     SEARCH_PARAM,
@@ -51,6 +52,8 @@ class GenericViewSet(View):
     page_size: ClassVar[int | None] = 20
     max_page_size: ClassVar[int] = 100
     filterset_fields: ClassVar[list[str] | dict[str, list[str]]] = []
+    #: The most comma-separated values an `in` filter takes (`?status__in=a,b`).
+    max_filter_values: ClassVar[int] = MAX_FILTER_VALUES
     search_fields: ClassVar[list[str]] = []
     ordering_fields: ClassVar[list[str]] = []
     ordering: ClassVar[list[str] | str | None] = None
@@ -193,4 +196,4 @@ def _filter_params(view: Any) -> list[FilterParam]:
     """A view's filter parameters, its search and ordering fields checked once."""
     check_columns(view.model, view.search_fields)
     check_columns(view.model, view.ordering_fields)
-    return filter_params(view.model, view.filterset_fields)
+    return filter_params(view.model, view.filterset_fields, view.max_filter_values)
