@@ -30,7 +30,7 @@ from core.exceptions import ImproperlyConfigured
 from core.schemas import UNSTORABLE_TEXT_MESSAGE, is_storable_text
 from core.views.errors import field_error
 
-#: Query parameters the list action understands besides declared filters.
+#: Query parameters of the default (page number) pagination.
 PAGINATION_PARAMS = ("page", "page_size")
 SEARCH_PARAM = "search"
 ORDERING_PARAM = "ordering"
@@ -231,7 +231,10 @@ def check_columns(model: type[TortoiseModel], names: list[str] | tuple[str, ...]
 
 
 def query_signature(
-    filters: list[FilterParam], searchable: bool, orderable: bool, paginated: bool
+    filters: list[FilterParam],
+    searchable: bool,
+    orderable: bool,
+    pagination: dict[str, dict[str, Any]],
 ) -> list[inspect.Parameter]:
     """Typed query parameters for the list endpoint, so OpenAPI documents each one."""
     params = []
@@ -246,9 +249,8 @@ def query_signature(
             )
         )
 
-    if paginated:
-        add("page", int, ge=1, description="A page number within the paginated result set.")
-        add("page_size", int, ge=1, description="Number of results to return per page.")
+    for name, query in pagination.items():
+        add(name, int, **query)
     if searchable:
         add(SEARCH_PARAM, str, max_length=200, description="A search term.")
     if orderable:
