@@ -181,7 +181,14 @@ class PostViewSet(ModelViewSet):
     unique_fields = ["slug"]
     page_size = 5
     max_page_size = 10
-    filterset_fields = {"is_published": ["exact"], "views_count": ["exact", "gte", "lte"]}
+    filterset_fields = {
+        "is_published": ["exact"],
+        "views_count": ["exact", "gte", "lte", "in", "range"],
+        "slug": ["in"],
+        "created_at": ["range"],
+        "author__email": ["exact"],
+    }
+    max_filter_values = 5
     search_fields = ["title", "content"]
     ordering_fields = ["created_at", "views_count", "title", "id"]
     ordering = ["id"]

@@ -123,6 +123,8 @@ class Settings(BaseSettings):
 
     # API
     api_prefix: str = "/api/v1"
+    # What ViewSets without their own `pagination_class` use (a dotted path; empty: plain lists)
+    default_pagination_class: str | None = "core.views.pagination.PageNumberPagination"
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_size: int = 1024 * 1024
     docs_assets: Literal["local", "cdn"] = "local"  # where /docs and /redoc load their JS/CSS

@@ -40,6 +40,11 @@ LIST_PARAMETERS = {
     "views_count": "integer",
     "views_count__gte": "integer",
     "views_count__lte": "integer",
+    "views_count__in": "string",
+    "views_count__range": "string",
+    "slug__in": "string",
+    "created_at__range": "string",
+    "author__email": "string",
 }
 
 
@@ -226,6 +231,17 @@ async def test_list_documents_pagination_search_ordering_and_each_filter(
         assert by_name[name]["anyOf"][0] == {"type": "integer", "minimum": 1}
     for name in ("search", "ordering"):
         assert by_name[name]["anyOf"][0]["maxLength"] == 200
+    # `in` and `range` are comma-separated strings; the description names the item type.
+    described = {param["name"]: param.get("description") for param in parameters}
+    assert described["views_count__in"] == (
+        "Comma-separated integer values (at most 5); matches any of them."
+    )
+    assert described["views_count__range"] == (
+        "Two comma-separated integer values, the inclusive bounds: low,high."
+    )
+    assert "date-time" in described["created_at__range"]
+    assert "string values" in described["slug__in"]
+    assert by_name["author__email"]["anyOf"][0]["maxLength"] == 255
     # Only list takes query parameters.
     for path, method, op in all_operations(document):
         if path.startswith("/api/v1/posts/") and (path, method) != (POSTS, "get"):

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
+from core.exceptions import ImproperlyConfigured
+from core.views.filters import filter_params
+from tests.example_models import Post
 from tests.views.conftest import make_post
 
 POSTS = "/api/v1/posts/"
@@ -120,3 +125,83 @@ async def test_the_default_page_size_is_20(client, app_db, alice) -> None:
         await make_post(app_db, alice, slug=f"p{i}", is_published=True)
     response = (await client.get("/api/v1/public-posts/")).json()
     assert response["count"] == 25 and len(response["results"]) == 20
+
+
+async def test_in_takes_comma_separated_values_typed_from_the_column(client, twelve_posts) -> None:
+    found = (await client.get(POSTS, params={"views_count__in": "30, 70,110"})).json()
+    assert [p["views_count"] for p in found["results"]] == [30, 70, 110]
+    slugs = (await client.get(POSTS, params={"slug__in": "post-01,post-11,nope"})).json()
+    assert [p["slug"] for p in slugs["results"]] == ["post-01", "post-11"]
+    one = (await client.get(POSTS, params={"views_count__in": "40"})).json()
+    assert [p["slug"] for p in one["results"]] == ["post-04"]
+    # Combined with other filters, and kept in the links.
+    both = await client.get(
+        POSTS, params={"views_count__in": "0,20,40,60,80", "is_published": "true", "page_size": 2}
+    )
+    assert both.json()["count"] == 5
+    assert "views_count__in=0%2C20%2C40%2C60%2C80" in both.json()["next"]
+
+
+async def test_range_takes_two_inclusive_bounds(client, app_db, twelve_posts, alice) -> None:
+    ranged = (await client.get(POSTS, params={"views_count__range": "20,50"})).json()
+    assert [p["views_count"] for p in ranged["results"]] == [20, 30, 40, 50]
+    post = await make_post(app_db, alice, slug="dated", views_count=999)
+    post.created_at = dt.datetime(2026, 1, 15, 12, tzinfo=dt.UTC)
+    await post.save(using_db=app_db, update_fields=["created_at"])
+    dated = await client.get(POSTS, params={"created_at__range": "2026-01-01,2026-02-01"})
+    assert dated.status_code == 200, dated.text
+    assert [p["slug"] for p in dated.json()["results"]] == ["dated"]
+    timed = await client.get(
+        POSTS, params={"created_at__range": "2026-01-15T11:00:00Z,2026-01-15T13:00:00Z"}
+    )
+    assert [p["slug"] for p in timed.json()["results"]] == ["dated"]
+
+
+async def test_filters_across_a_declared_relation(client, app_db, twelve_posts, bob) -> None:
+    await make_post(app_db, bob, slug="bobs", views_count=5)
+    mine = (await client.get(POSTS, params={"author__email": "bob@example.com"})).json()
+    assert [p["slug"] for p in mine["results"]] == ["bobs"]
+    nobody = (await client.get(POSTS, params={"author__email": "eve@example.com"})).json()
+    assert nobody["count"] == 0
+
+
+@pytest.mark.parametrize(
+    ("params", "named", "message"),
+    [
+        ({"views_count__in": "1,lots"}, "views_count__in", "'lots'"),
+        ({"views_count__in": "1,,2"}, "views_count__in", "''"),
+        ({"views_count__in": "99999999999"}, "views_count__in", "less than or equal"),
+        ({"views_count__in": "1,2,3,4,5,6"}, "views_count__in", "at most 5"),
+        ({"views_count__range": "1"}, "views_count__range", "exactly 2"),
+        ({"views_count__range": "1,2,3"}, "views_count__range", "exactly 2"),
+        ({"created_at__range": "2026-01-01,soon"}, "created_at__range", "'soon'"),
+        ({"slug__in": "a,b\x00"}, "slug__in", "NUL"),
+        ({"slug__in": "x" * 201}, "slug__in", "at most 200"),
+        ({"author__email__in": "a@b.c"}, "author__email__in", "Unknown"),
+        ({"author__password_hash": "x"}, "author__password_hash", "Unknown"),
+        ({"author__password_hash__in": "x"}, "author__password_hash__in", "Unknown"),
+        ({"is_published__in": "true"}, "is_published__in", "Unknown"),
+    ],
+)
+async def test_bad_in_and_range_values_are_400_naming_the_parameter(
+    client, twelve_posts, params, named, message
+) -> None:
+    response = await client.get(POSTS, params=params)
+    assert response.status_code == 400, response.text
+    (error,) = response.json()["detail"]
+    assert error["loc"][-1] == named
+    assert message in error["msg"]
+
+
+@pytest.mark.parametrize(
+    ("declared", "message"),
+    [
+        ({"views_count": ["in", "between"]}, "unknown filter lookup 'between'"),
+        ({"title__length": ["exact"]}, "Post.title is not a foreign key"),
+        ({"author__nickname": ["exact"]}, "User has no column 'nickname'"),
+        ({"author__groups": ["exact"]}, "User has no column 'groups'"),
+    ],
+)
+def test_bad_declarations_fail_when_the_view_is_built(declared, message) -> None:
+    with pytest.raises(ImproperlyConfigured, match=message):
+        filter_params(Post, declared)

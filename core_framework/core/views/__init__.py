@@ -18,19 +18,23 @@ from core.views.mixins import (
     RetrieveModelMixin,
     UpdateModelMixin,
 )
+from core.views.pagination import BasePagination, LimitOffsetPagination, PageNumberPagination
 from core.views.viewsets import ModelViewSet, ReadOnlyModelViewSet, ViewSet
 
 __all__ = [
     "APIView",
     "BadRequest",
+    "BasePagination",
     "CreateModelMixin",
     "DestroyModelMixin",
     "GenericViewSet",
+    "LimitOffsetPagination",
     "ListModelMixin",
     "ModelViewSet",
     "NotAuthenticated",
     "NotFound",
     "OptimisticConcurrencyMixin",
+    "PageNumberPagination",
     "PermissionDenied",
     "PreconditionFailed",
     "PreconditionRequired",

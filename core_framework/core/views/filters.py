@@ -3,7 +3,10 @@
 `filterset_fields = ["is_published"]` (exact matches) or `{"views_count": ["gte", "lte"]}`
 (`?views_count__gte=10`); `search_fields = ["title"]` (`?search=python`, case-insensitive);
 `ordering_fields = ["created_at"]` (`?ordering=-created_at`), `ordering` the default.
-A parameter the view did not declare is a 400 naming it.
+`in` and `range` take comma-separated values (`?status__in=a,b`, `?views_count__range=1,9`),
+each typed from the column, at most `max_filter_values` of them. A declared
+`{"author__email": ["exact"]}` follows foreign keys. A parameter the view did not declare is
+a 400 naming it.
 """
 
 from __future__ import annotations
@@ -13,19 +16,21 @@ import inspect
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Query
+from pydantic import Field, TypeAdapter, ValidationError
 from tortoise.expressions import Q
 from tortoise.fields.relational import ForeignKeyFieldInstance
 from tortoise.models import Model as TortoiseModel
 from tortoise.queryset import QuerySet
 
+from core.datetime import timezone
 from core.exceptions import ImproperlyConfigured
 from core.schemas import UNSTORABLE_TEXT_MESSAGE, is_storable_text
 from core.views.errors import field_error
 
-#: Query parameters the list action understands besides declared filters.
+#: Query parameters of the default (page number) pagination.
 PAGINATION_PARAMS = ("page", "page_size")
 SEARCH_PARAM = "search"
 ORDERING_PARAM = "ordering"
@@ -43,6 +48,23 @@ _LOOKUPS = {
     "endswith",
     "iendswith",
     "isnull",
+    "in",
+    "range",
+}
+#: Lookups whose query value is a comma-separated list, each item typed from the column.
+LIST_LOOKUPS = frozenset({"in", "range"})
+#: The default bound on the number of `in` values (`GenericViewSet.max_filter_values`).
+MAX_FILTER_VALUES = 100
+_TYPE_NAMES = {
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    str: "string",
+    Decimal: "decimal",
+    dt.datetime: "date-time",
+    dt.date: "date",
+    dt.time: "time",
+    uuid.UUID: "UUID",
 }
 _FILTERABLE_TYPES = (bool, int, float, str, Decimal, dt.datetime, dt.date, dt.time, uuid.UUID)
 
@@ -66,10 +88,39 @@ class FilterParam:
     lookup: str
     annotation: Any
     constraints: dict[str, Any]
+    #: For `in`/`range`: how each comma-separated item is typed, and the allowed item counts.
+    items: TypeAdapter[Any] | None = None
+    item_type: Any = None
+    counts: tuple[int, int] = (1, 1)
+    description: str | None = None
 
     @property
     def orm_lookup(self) -> str:
         return self.field if self.lookup == "exact" else f"{self.field}__{self.lookup}"
+
+
+def _related_model(model: type[TortoiseModel], name: str) -> type[TortoiseModel]:
+    """The model a foreign key `name` of `model` points to (before or after ORM start)."""
+    relation = model._meta.fields_map.get(name)
+    if not isinstance(relation, ForeignKeyFieldInstance):
+        raise ImproperlyConfigured(f"{model.__name__}.{name} is not a foreign key to filter across")
+    target = getattr(relation, "related_model", None)
+    if target is None and inspect.isclass(relation.model_name):
+        target = relation.model_name
+    if target is None:
+        raise ImproperlyConfigured(
+            f"{model.__name__}.{name}: give the foreign key a model class (not a name) "
+            "to filter across it before the ORM starts"
+        )
+    return target
+
+
+def _column(model: type[TortoiseModel], path: str) -> tuple[type[TortoiseModel], str]:
+    """The model and column `author__email` names, following each foreign key."""
+    *relations, name = path.split("__")
+    for relation in relations:
+        model = _related_model(model, relation)
+    return model, name
 
 
 def _field_type(model: type[TortoiseModel], name: str) -> Any:
@@ -94,7 +145,9 @@ def _field_type(model: type[TortoiseModel], name: str) -> Any:
     return python_type
 
 
-def filter_params(model: type[TortoiseModel], declared: Any) -> list[FilterParam]:
+def filter_params(
+    model: type[TortoiseModel], declared: Any, max_values: int = MAX_FILTER_VALUES
+) -> list[FilterParam]:
     """The accepted filter parameters of `filterset_fields` (a list, or a dict of lookups)."""
     if not declared:
         return []
@@ -103,8 +156,9 @@ def filter_params(model: type[TortoiseModel], declared: Any) -> list[FilterParam
     )
     params = []
     for name, lookups in spec.items():
-        python_type = _field_type(model, name)
-        field = model._meta.fields_map.get(name)
+        owner, column = _column(model, name)
+        python_type = _field_type(owner, column)
+        field = owner._meta.fields_map.get(column)
         for lookup in lookups:
             if lookup not in _LOOKUPS:
                 raise ImproperlyConfigured(f"unknown filter lookup {lookup!r} on {name!r}")
@@ -115,8 +169,59 @@ def filter_params(model: type[TortoiseModel], declared: Any) -> list[FilterParam
             elif annotation is str:
                 constraints = {"max_length": getattr(field, "max_length", None) or 1000}
             param_name = name if lookup == "exact" else f"{name}__{lookup}"
-            params.append(FilterParam(param_name, name, lookup, annotation, constraints))
+            if lookup in LIST_LOOKUPS:
+                params.append(
+                    _list_param(param_name, name, lookup, annotation, constraints, max_values)
+                )
+            else:
+                params.append(FilterParam(param_name, name, lookup, annotation, constraints))
     return params
+
+
+def _list_param(
+    param_name: str,
+    name: str,
+    lookup: str,
+    item_type: Any,
+    constraints: dict[str, Any],
+    max_values: int,
+) -> FilterParam:
+    """An `in`/`range` parameter: a string in the query, a typed list once parsed."""
+    counts = (2, 2) if lookup == "range" else (1, max_values)
+    kind = _TYPE_NAMES.get(item_type, "string")
+    description = (
+        f"Two comma-separated {kind} values, the inclusive bounds: low,high."
+        if lookup == "range"
+        else f"Comma-separated {kind} values (at most {max_values}); matches any of them."
+    )
+    items: TypeAdapter[Any] = TypeAdapter(Annotated[item_type, Field(**constraints)])
+    return FilterParam(param_name, name, lookup, str, {}, items, item_type, counts, description)
+
+
+def parse_list(param: FilterParam, raw: str) -> list[Any]:
+    """`a,b,c` typed item by item; a bad item or count is a 400 naming the parameter."""
+    assert param.items is not None
+    low, high = param.counts
+    parts = raw.split(",", high)
+    if not low <= len(parts) <= high:
+        expected = f"exactly {low}" if low == high else f"at most {high}"
+        raise field_error(
+            param.name, f"Expected {expected} comma-separated values.", "value_count", "query"
+        )
+    values = []
+    for part in parts:
+        try:
+            item = part if param.item_type is str else part.strip()
+            value = param.items.validate_python(item)
+        except ValidationError as error:
+            message = error.errors()[0]["msg"]
+            raise field_error(param.name, f"{part!r}: {message}", "value_error", "query") from None
+        # A naive datetime means the project's zone (as in Django), when datetimes are aware.
+        naive = isinstance(value, dt.datetime) and not timezone.is_aware(value)
+        if naive and timezone.is_aware(timezone.now()):
+            value = timezone.make_aware(value)
+        values.append(value)
+    return values
 
 
 def check_columns(model: type[TortoiseModel], names: list[str] | tuple[str, ...]) -> None:
@@ -126,7 +231,10 @@ def check_columns(model: type[TortoiseModel], names: list[str] | tuple[str, ...]
 
 
 def query_signature(
-    filters: list[FilterParam], searchable: bool, orderable: bool, paginated: bool
+    filters: list[FilterParam],
+    searchable: bool,
+    orderable: bool,
+    pagination: dict[str, dict[str, Any]],
 ) -> list[inspect.Parameter]:
     """Typed query parameters for the list endpoint, so OpenAPI documents each one."""
     params = []
@@ -141,15 +249,14 @@ def query_signature(
             )
         )
 
-    if paginated:
-        add("page", int, ge=1, description="A page number within the paginated result set.")
-        add("page_size", int, ge=1, description="Number of results to return per page.")
+    for name, query in pagination.items():
+        add(name, int, **query)
     if searchable:
         add(SEARCH_PARAM, str, max_length=200, description="A search term.")
     if orderable:
         add(ORDERING_PARAM, str, max_length=200, description="Fields to order by, e.g. -id.")
     for param in filters:
-        add(param.name, param.annotation, **param.constraints)
+        add(param.name, param.annotation, description=param.description, **param.constraints)
     return params
 
 
@@ -171,9 +278,13 @@ def _check_storable(name: str, value: Any) -> None:
 def apply_filters(
     queryset: QuerySet[Any], filters: list[FilterParam], values: dict[str, Any]
 ) -> QuerySet[Any]:
-    lookups = {p.orm_lookup: values[p.name] for p in filters if values.get(p.name) is not None}
+    lookups: dict[str, Any] = {}
     for param in filters:
-        _check_storable(param.name, values.get(param.name))
+        value = values.get(param.name)
+        if value is None:
+            continue
+        _check_storable(param.name, value)
+        lookups[param.orm_lookup] = parse_list(param, value) if param.items else value
     return queryset.filter(**lookups) if lookups else queryset
 
 

@@ -14,12 +14,13 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.queryset import QuerySet
 
 from core.adapters.tortoise import queryset_orderings
+from core.config import get_settings
 from core.models import Model
 from core.views.base import View
 from core.views.errors import NotFound, field_error
 from core.views.filters import (
+    MAX_FILTER_VALUES,
     ORDERING_PARAM,
-    PAGINATION_PARAMS,
     SEARCH_PARAM,
     FilterParam,
     apply_filters,
@@ -29,7 +30,13 @@ from core.views.filters import (
     ordering_terms,
     reject_unknown_params,
 )
-from core.views.pagination import PageRequest, page_request
+from core.views.pagination import (
+    DEFAULT_PAGINATION,
+    BasePagination,
+    PageRequest,
+    import_pagination,
+    page_request,
+)
 from core.views.plan import NO_FAST_PATHS, RoutePlan
 from core.views.serialization import OutputSerializer
 
@@ -50,7 +57,11 @@ class GenericViewSet(View):
 
     page_size: ClassVar[int | None] = 20
     max_page_size: ClassVar[int] = 100
+    #: A `BasePagination` subclass, or None for a plain list; unset: DEFAULT_PAGINATION_CLASS.
+    pagination_class: ClassVar[Any] = DEFAULT_PAGINATION
     filterset_fields: ClassVar[list[str] | dict[str, list[str]]] = []
+    #: The most comma-separated values an `in` filter takes (`?status__in=a,b`).
+    max_filter_values: ClassVar[int] = MAX_FILTER_VALUES
     search_fields: ClassVar[list[str]] = []
     ordering_fields: ClassVar[list[str]] = []
     ordering: ClassVar[list[str] | str | None] = None
@@ -140,8 +151,9 @@ class GenericViewSet(View):
     @classmethod
     def allowed_query_params(cls) -> frozenset[str]:
         names = {param.name for param in cls.get_filter_params()}
-        if cls.page_size:
-            names.update(PAGINATION_PARAMS)
+        pagination = cls.get_pagination_class()
+        if pagination is not None:
+            names.update(pagination.query_params)
         if cls.search_fields:
             names.add(SEARCH_PARAM)
         if cls.ordering_fields:
@@ -160,6 +172,15 @@ class GenericViewSet(View):
         if not terms and not queryset_orderings(queryset):
             terms = [self.model._meta.pk_attr]  # stable pages
         return queryset.order_by(*terms) if terms else queryset
+
+    @classmethod
+    def get_pagination_class(cls) -> type[BasePagination] | None:
+        """The view's `pagination_class`; None (a plain list) also when `page_size` is None."""
+        if not cls.page_size:
+            return None
+        if cls.pagination_class is DEFAULT_PAGINATION:
+            return _default_pagination()
+        return cls.pagination_class
 
     def get_page_request(self) -> PageRequest | None:
         if not self.page_size:
@@ -189,8 +210,14 @@ def _serializer(schema: type[BaseModel], model: type[Model] | None) -> OutputSer
 
 
 @cache
+def _default_pagination() -> type[BasePagination] | None:
+    """DEFAULT_PAGINATION_CLASS, read once: routes and requests then always agree."""
+    return import_pagination(get_settings().default_pagination_class)
+
+
+@cache
 def _filter_params(view: Any) -> list[FilterParam]:
     """A view's filter parameters, its search and ordering fields checked once."""
     check_columns(view.model, view.search_fields)
     check_columns(view.model, view.ordering_fields)
-    return filter_params(view.model, view.filterset_fields)
+    return filter_params(view.model, view.filterset_fields, view.max_filter_values)

@@ -16,11 +16,10 @@ from starlette.responses import Response
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from core.db.one_trip import insert_and_commit
-from core.models.rows import count_rows, lookup_row, read_rows, rows_readable
+from core.models.rows import lookup_row, read_rows, rows_readable
 from core.models.update import update_fields_for
 from core.permissions import owner_field_of
 from core.views.errors import NotFound
-from core.views.pagination import check_page_exists, envelope, page_links
 from core.views.serialization import JSONBytesResponse
 
 
@@ -37,17 +36,11 @@ class ListModelMixin:
 
     async def list(self: Any, request: Request, db: BaseDBAsyncClient, **kwargs: Any) -> Response:
         queryset = self.filter_queryset(await self.resolve_queryset(db))
-        serializer = self.get_output_serializer()
-        page = self.get_page_request()
-        if page is None:
-            return JSONBytesResponse(serializer.dump_many(await self.fetch_rows(queryset)))
-        count = await count_rows(queryset)
-        check_page_exists(page, count)
-        rows = await self.fetch_rows(queryset.offset(page.offset).limit(page.size))
-        next_url, previous_url = page_links(request.url, page, count)
-        return JSONBytesResponse(
-            envelope(count, next_url, previous_url, serializer.dump_many(rows))
-        )
+        pagination = self.get_pagination_class()
+        if pagination is None:
+            rows = await self.fetch_rows(queryset)
+            return JSONBytesResponse(self.get_output_serializer().dump_many(rows))
+        return await pagination().paginate(self, request, queryset)
 
     async def fetch_rows(self: Any, queryset: Any) -> Sequence[Any]:
         """Plain rows when the route reads rows (`plan.rows`), else model instances."""

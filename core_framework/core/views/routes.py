@@ -228,14 +228,15 @@ def viewset_routes(view_cls: type[GenericViewSet], prefix: str, basename: str) -
         query: list[inspect.Parameter] = []
         response_model: Any = output
         if action == "list":
+            pagination = view_cls.get_pagination_class()
             query = query_signature(
                 view_cls.get_filter_params(),
                 bool(view_cls.search_fields),
                 bool(view_cls.ordering_fields),
-                bool(view_cls.page_size),
+                pagination.query_params if pagination is not None else {},
             )
             if output is not None:
-                response_model = page_model(output) if view_cls.page_size else list[output]  # type: ignore[valid-type]
+                response_model = page_model(output) if pagination else list[output]  # type: ignore[valid-type]
         if action == "destroy":
             response_model = None
         path = f"{detail_path}/" if detail else f"{prefix}/"
