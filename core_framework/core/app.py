@@ -21,6 +21,7 @@ from core.exceptions import ImproperlyConfigured
 from core.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from core.routing import include_flat
 from core.throttling.throttles import check_throttle_configuration
+from core.views.endpoints import APIViewRoute
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
 
@@ -71,6 +72,8 @@ class CoreApp(FastAPI):
             **kwargs,
         )
         self.state.settings = self.settings
+        # `add_api_route` (the guide's way to mount an APIView) builds an `APIViewRoute`.
+        self.router.route_class = APIViewRoute
         install_exception_handlers(self)
         self.add_middleware(BodySizeLimitMiddleware, max_body_size=self.settings.max_body_size)
         self.add_middleware(SecurityHeadersMiddleware, hsts=self.settings.is_production)

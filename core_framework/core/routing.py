@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
-from core.views.endpoints import ActionRoute
+from core.views.endpoints import ActionRoute, APIViewRoute
 from core.views.generics import GenericViewSet
 from core.views.routes import viewset_routes
 
@@ -24,6 +24,7 @@ class AutoRouter(APIRouter):
     """
 
     def __init__(self, prefix: str = "", tags: Sequence[str] | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("route_class", APIViewRoute)  # serves APIView endpoints directly
         super().__init__(prefix=prefix.rstrip("/"), tags=list(tags) if tags else None, **kwargs)
         self.has_lifespan = kwargs.get("lifespan") is not None
         #: Set once the routes are copied into another router: later routes would be missed.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from typing import Any
 
 import fastapi.routing
@@ -10,10 +11,12 @@ import httpx
 from fastapi import APIRouter, Body, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from core.adapters.fastapi import (
     WRITTEN_FOR,
+    answers_default_json,
+    default_json_response,
     effective_route,
     embeds_body_fields,
     read_json_body,
@@ -175,3 +178,51 @@ async def test_reading_the_body_answers_as_fastapi_does() -> None:
                 "FastAPI's JSON body reading (fastapi/routing.py get_request_handler)",
                 f"answers {expected.status_code} {expected.json()} for {content_type!r} {content!r}",
             )
+
+
+class Aliased(BaseModel):
+    value: int = Field(alias="theValue")
+
+
+ANSWERS: list[Any] = [
+    {"status": "healthy", "name": "Zoë"},
+    [1, 2.5, None, True],
+    None,
+    {"when": datetime(2024, 6, 1, 12, 30, tzinfo=UTC), "model": Aliased(theValue=3)},
+]
+
+
+async def test_the_default_json_answer_is_fastapis() -> None:
+    """`default_json_response` gives FastAPI's bytes, status and content type, per route."""
+    app = FastAPI()
+    answer: list[Any] = [None]
+
+    async def returns_any() -> Any:
+        return answer[0]
+
+    async def unannotated():  # no annotation: no response field
+        return answer[0]
+
+    app.add_api_route("/any", returns_any)
+    app.add_api_route("/none", unannotated)
+    app.add_api_route("/created", returns_any, status_code=201)
+    app.add_api_route("/empty", unannotated, status_code=204)
+    routes = [r for r in app.routes if isinstance(r, APIRoute)]
+    check(
+        all(answers_default_json(route) for route in routes),
+        "APIRoute.response_field / response_class",
+        "no longer mark a route without a response model or class as FastAPI's default",
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        for route in routes:
+            for content in ANSWERS:
+                answer[0] = content
+                expected = await client.get(route.path)
+                got = default_json_response(route, content, route.status_code)
+                check(
+                    (got.status_code, bytes(got.body), got.headers["content-type"])
+                    == (expected.status_code, expected.content, expected.headers["content-type"]),
+                    "FastAPI's default JSON answer (fastapi/routing.py get_request_handler)",
+                    f"answers {expected.status_code} {expected.content!r} on {route.path}",
+                )

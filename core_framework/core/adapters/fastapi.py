@@ -14,10 +14,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import Request
+from fastapi.datastructures import DefaultPlaceholder
 from fastapi.dependencies.utils import request_body_to_args, request_params_to_args
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, _effective_route_context_var
+from fastapi.utils import is_body_allowed_for_status_code
 from pydantic_core import PydanticUndefined
+from starlette.responses import Response
 
 WRITTEN_FOR = "fastapi >=0.163.0,<0.164"
 
@@ -31,6 +36,43 @@ def effective_route(route: APIRoute) -> Any:
 def embeds_body_fields(route: Any) -> bool:
     """Whether the body's fields are read from a JSON object by name (FastAPI's `embed`)."""
     return bool(route._embed_body_fields)
+
+
+def answers_default_json(route: Any) -> bool:
+    """Whether the route answers as FastAPI does by default: `JSONResponse`, no model or `Any`."""
+    response_class = route.response_class
+    return (
+        isinstance(response_class, DefaultPlaceholder)
+        and response_class.value is JSONResponse
+        and (route.response_field is None or route.response_model is Any)
+    )
+
+
+def default_json_response(route: Any, content: Any, status_code: int | None) -> Response:
+    """`content` answered as FastAPI's handler answers it on a route `answers_default_json`.
+
+    With a response field (`Any`, which validates to itself) FastAPI dumps JSON bytes with
+    pydantic; without one it encodes with `jsonable_encoder` into a `JSONResponse`. A status
+    that allows no body gets none. Mirrors `get_request_handler` in fastapi/routing.py.
+    """
+    field = route.response_field
+    response: Response
+    if field is None:
+        response = JSONResponse(jsonable_encoder(content), status_code=status_code or 200)
+    else:
+        body = field.serialize_json(
+            content,
+            include=route.response_model_include,
+            exclude=route.response_model_exclude,
+            by_alias=route.response_model_by_alias,
+            exclude_unset=route.response_model_exclude_unset,
+            exclude_defaults=route.response_model_exclude_defaults,
+            exclude_none=route.response_model_exclude_none,
+        )
+        response = Response(body, media_type="application/json", status_code=status_code or 200)
+    if not is_body_allowed_for_status_code(response.status_code):
+        response.body = b""
+    return response
 
 
 def validate_params(

@@ -219,6 +219,20 @@ def _signing_key(secret_key: str) -> OctKey:
     return OctKey.import_key(secret_key)
 
 
+@functools.lru_cache(maxsize=8)
+def _claims_registry(issuer: str | None, audience: str | None) -> _ClaimsRegistry:
+    """The claim checks for an issuer and audience: built once (a registry keeps no state;
+    its `now` is read at each validation)."""
+    required: dict[str, jwt.ClaimsOption] = {
+        claim: {"essential": True} for claim in ("sub", "type", "iat", "exp", "jti")
+    }
+    if issuer is not None:
+        required["iss"] = {"essential": True, "value": issuer}
+    if audience is not None:
+        required["aud"] = {"essential": True, "value": audience}
+    return _ClaimsRegistry(None, 0, **required)
+
+
 class JWTBackend(TokenBackend):
     """The default backend: HMAC-signed JWTs through joserfc, per the active AuthConfig."""
 
@@ -264,14 +278,7 @@ class JWTBackend(TokenBackend):
         return token
 
     def _claims_registry(self, config: AuthConfig) -> _ClaimsRegistry:
-        required: dict[str, jwt.ClaimsOption] = {
-            claim: {"essential": True} for claim in ("sub", "type", "iat", "exp", "jti")
-        }
-        if config.issuer is not None:
-            required["iss"] = {"essential": True, "value": config.issuer}
-        if config.audience is not None:
-            required["aud"] = {"essential": True, "value": config.audience}
-        return _ClaimsRegistry(None, 0, **required)
+        return _claims_registry(config.issuer, config.audience)
 
     def decode_token(self, token: str) -> dict[str, Any] | None:
         """Claims of a token signed with the configured key and algorithm, all claims checked."""

@@ -167,21 +167,28 @@ class APIView(View):
                 declared_throttles(cls, method)
 
         async def endpoint(request: Request, view: View = Depends(authorize)) -> Any:
-            handler = getattr(view, request.method.lower(), None)
-            if handler is None:
-                raise HTTPException(status_code=405, detail="Method Not Allowed")
-            kwargs = dict(request.path_params)
-            takes_db = _takes_db(getattr(handler, "__func__", handler))
-            if runs_in_transaction(request):  # commits before the response is sent
-                async with in_transaction("default") as db:
-                    if takes_db:
-                        kwargs["db"] = db
-                    return await handler(request, **kwargs)
-            if takes_db:
-                kwargs["db"] = connections.get("default")
-            return await handler(request, **kwargs)
+            return await dispatch(request, view)
 
         endpoint.__name__ = cls.__name__
         endpoint.__doc__ = cls.__doc__
         endpoint.view_cls = cls  # type: ignore[attr-defined]
+        #: What `APIViewRoute` calls in place of FastAPI's solver: authorize, then dispatch.
+        endpoint.authorize = authorize  # type: ignore[attr-defined]
         return path, endpoint
+
+
+async def dispatch(request: Request, view: View) -> Any:
+    """Call the authorized view's handler for the request's method, in a transaction if unsafe."""
+    handler = getattr(view, request.method.lower(), None)
+    if handler is None:
+        raise HTTPException(status_code=405, detail="Method Not Allowed")
+    kwargs = dict(request.path_params)
+    takes_db = _takes_db(getattr(handler, "__func__", handler))
+    if runs_in_transaction(request):  # commits before the response is sent
+        async with in_transaction("default") as db:
+            if takes_db:
+                kwargs["db"] = db
+            return await handler(request, **kwargs)
+    if takes_db:
+        kwargs["db"] = connections.get("default")
+    return await handler(request, **kwargs)

@@ -23,13 +23,15 @@ from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from core.adapters.fastapi import (
+    answers_default_json,
+    default_json_response,
     effective_route,
     embeds_body_fields,
     read_json_body,
     validate_body,
     validate_params,
 )
-from core.views.base import View
+from core.views.base import View, dispatch
 from core.views.decorators import ActionInfo
 from core.views.dependencies import runs_in_transaction
 from core.views.generics import GenericViewSet
@@ -174,5 +176,50 @@ class ActionRoute(APIRoute):
             if errors:
                 raise RequestValidationError(errors, body=body)
             return await endpoint.run(request, view, values)
+
+        return handle
+
+
+def _serves_directly(route: Any) -> bool:
+    """Whether an `APIView` route needs nothing of FastAPI's handler but its JSON answer.
+
+    Its one dependency is the view's authorizer (no `dependencies=`, no parameters), and
+    neither a response model nor a response class was given to `add_api_route`.
+    """
+    dependant = route.dependant
+    return (
+        len(dependant.dependencies) == 1
+        and not dependant.path_params
+        and not dependant.query_params
+        and not dependant.header_params
+        and not dependant.cookie_params
+        and not dependant.body_params
+        and answers_default_json(route)
+    )
+
+
+class APIViewRoute(APIRoute):
+    """A `CoreApp` route: an `APIView` endpoint is served without the dependency solver.
+
+    The request runs the view's authorizer (authenticate, permissions, throttles) and then its
+    handler, as FastAPI would, and a plain answer becomes FastAPI's JSON response; the OpenAPI
+    document is FastAPI's, from the same endpoint. Any other endpoint, or an `APIView` route
+    with more dependencies, a response model or a response class, is served by FastAPI.
+    """
+
+    def get_route_handler(self) -> Any:
+        route = effective_route(self)
+        authorize = getattr(self.endpoint, "authorize", None)
+        if getattr(self.endpoint, "view_cls", None) is None or authorize is None:
+            return super().get_route_handler()
+        if not _serves_directly(route):
+            return super().get_route_handler()
+        status_code = route.status_code
+
+        async def handle(request: Request) -> Response:
+            result = await dispatch(request, await authorize(request))
+            if isinstance(result, Response):
+                return result
+            return default_json_response(route, result, status_code)
 
         return handle
