@@ -13,12 +13,18 @@ from pathlib import Path
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from core.db.mysql_client import table_options
+
 TABLE = "core_migration_checksums"
 _CREATE = (
     f"CREATE TABLE IF NOT EXISTS {TABLE} ("
     "app VARCHAR(100) NOT NULL, name VARCHAR(255) NOT NULL, checksum VARCHAR(64) NOT NULL, "
     "PRIMARY KEY (app, name))"
 )
+
+
+def _create(db: BaseDBAsyncClient) -> str:
+    return _CREATE + table_options(db.capabilities.dialect)
 
 
 def file_checksum(path: Path) -> str:
@@ -39,7 +45,7 @@ async def recorded_checksums(
 ) -> dict[str, str]:
     """The recorded checksum of each applied migration; `create=False` writes nothing."""
     if create:
-        await db.execute_script(_CREATE)
+        await db.execute_script(_create(db))
     try:
         _, rows = await db.execute_query(
             f"SELECT name, checksum FROM {TABLE} WHERE app = {_param(db, 1)}",  # noqa: S608
@@ -54,7 +60,7 @@ async def recorded_checksums(
 
 async def record_checksum(db: BaseDBAsyncClient, app: str, name: str, checksum: str) -> None:
     """Store (or replace) the checksum of a migration that was just applied."""
-    await db.execute_script(_CREATE)
+    await db.execute_script(_create(db))
     one, two, three = (_param(db, i) for i in (1, 2, 3))
     delete = f"DELETE FROM {TABLE} WHERE app = {one} AND name = {two}"  # noqa: S608
     await db.execute_query(delete, [app, name])
@@ -66,7 +72,7 @@ async def record_checksum(db: BaseDBAsyncClient, app: str, name: str, checksum: 
 
 async def forget_checksum(db: BaseDBAsyncClient, app: str, name: str) -> None:
     """Drop the checksum of a migration that was rolled back."""
-    await db.execute_script(_CREATE)
+    await db.execute_script(_create(db))
     await db.execute_query(
         f"DELETE FROM {TABLE} WHERE app = {_param(db, 1)} AND name = {_param(db, 2)}",  # noqa: S608
         [app, name],

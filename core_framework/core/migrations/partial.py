@@ -19,6 +19,7 @@ from tortoise.migrations.migration import Migration as TortoiseMigration
 from tortoise.migrations.schema_editor.base import BaseSchemaEditor
 from tortoise.migrations.schema_generator.state import State
 
+from core.db.mysql_client import table_options
 from core.migrations.sqltypes import sql_literal
 
 # ruff: noqa: S608 - the SQL below is built from this module's constant table name and from
@@ -122,6 +123,7 @@ async def record(client: BaseDBAsyncClient, name: str, detail: str) -> None:
     dialect = _dialect(client)
     await client.execute_script(
         f"CREATE TABLE IF NOT EXISTS {TABLE} (name VARCHAR(255) PRIMARY KEY, detail TEXT NOT NULL)"
+        + table_options(dialect)
     )
     await client.execute_script(f"DELETE FROM {TABLE} WHERE name = {_literal(name, dialect)}")
     await client.execute_script(
