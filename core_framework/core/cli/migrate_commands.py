@@ -153,27 +153,26 @@ def showmigrations() -> None:
 @click.command()
 @one_line_errors
 def check() -> None:
-    """Fail (exit 1) if models changed without a migration or migrations are unapplied."""
+    """Fail (exit 1) if models changed without a migration, or migrations are unapplied, partly
+    applied, or edited since they ran."""
     report = run(_engine().check())
     if report.ok:
         click.echo("No issues: models, migrations and database agree.")
         return
-    if report.changes:
-        click.echo("Models have changes without a migration (run `core makemigrations`):")
-        for change in report.changes:
-            click.echo(f"  - {change}")
-    if report.pending:
-        click.echo("Migrations not applied to the database (run `core migrate`):")
-        for name in report.pending:
-            click.echo(f"  - {name}")
-    if report.partly:
-        click.echo("Migrations partly applied, to repair by hand (see `core migrate`):")
-        for line in report.partly:
-            click.echo(f"  - {line}")
-    if report.drifted:
-        click.echo("Applied migrations changed since they ran (restore them from version control):")
-        for problem in report.drifted:
-            click.echo(f"  - {problem}")
+    sections = (
+        ("Models have changes without a migration (run `core makemigrations`):", report.changes),
+        ("Migrations not applied to the database (run `core migrate`):", report.pending),
+        ("Migrations partly applied, to repair by hand (see `core migrate`):", report.partly),
+        (
+            "Applied migrations changed since they ran (restore them from version control):",
+            report.drifted,
+        ),
+    )
+    for heading, items in sections:
+        if items:
+            click.echo(heading)
+            for item in items:
+                click.echo(f"  - {item}")
     get_current_context().exit(1)
 
 
