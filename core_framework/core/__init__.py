@@ -22,13 +22,16 @@ _EXPORTS = {
     "AsyncSession": "core.db",
     "AutoRouter": "core.routing",
     "CoreApp": "core.app",
+    "CursorPagination": "core.views",
     "F": "core.models",
     "Field": "core.models",
     "InputSchema": "core.schemas",
+    "LimitOffsetPagination": "core.views",
     "Mapped": "core.models",
     "Model": "core.models",
     "ModelViewSet": "core.views",
     "OutputSchema": "core.schemas",
+    "PageNumberPagination": "core.views",
     "Q": "core.models",
     "ReadOnlyModelViewSet": "core.views",
     "Settings": "core.config",
@@ -41,13 +44,16 @@ __all__ = [
     "AsyncSession",
     "AutoRouter",
     "CoreApp",
+    "CursorPagination",
     "F",
     "Field",
     "InputSchema",
+    "LimitOffsetPagination",
     "Mapped",
     "Model",
     "ModelViewSet",
     "OutputSchema",
+    "PageNumberPagination",
     "Q",
     "ReadOnlyModelViewSet",
     "Settings",
@@ -63,7 +69,16 @@ if TYPE_CHECKING:
     from core.models import F, Field, Mapped, Model, Q
     from core.routing import AutoRouter
     from core.schemas import InputSchema, OutputSchema
-    from core.views import APIView, ModelViewSet, ReadOnlyModelViewSet, ViewSet, action
+    from core.views import (
+        APIView,
+        CursorPagination,
+        LimitOffsetPagination,
+        ModelViewSet,
+        PageNumberPagination,
+        ReadOnlyModelViewSet,
+        ViewSet,
+        action,
+    )
 
 
 def __getattr__(name: str) -> Any:

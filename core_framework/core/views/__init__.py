@@ -18,7 +18,12 @@ from core.views.mixins import (
     RetrieveModelMixin,
     UpdateModelMixin,
 )
-from core.views.pagination import BasePagination, LimitOffsetPagination, PageNumberPagination
+from core.views.pagination import (
+    BasePagination,
+    CursorPagination,
+    LimitOffsetPagination,
+    PageNumberPagination,
+)
 from core.views.viewsets import ModelViewSet, ReadOnlyModelViewSet, ViewSet
 
 __all__ = [
@@ -26,6 +31,7 @@ __all__ = [
     "BadRequest",
     "BasePagination",
     "CreateModelMixin",
+    "CursorPagination",
     "DestroyModelMixin",
     "GenericViewSet",
     "LimitOffsetPagination",

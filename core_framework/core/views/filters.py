@@ -250,7 +250,8 @@ def query_signature(
         )
 
     for name, query in pagination.items():
-        add(name, int, **query)
+        options = {key: value for key, value in query.items() if key != "annotation"}
+        add(name, query.get("annotation", int), **options)
     if searchable:
         add(SEARCH_PARAM, str, max_length=200, description="A search term.")
     if orderable:

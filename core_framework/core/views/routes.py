@@ -10,11 +10,9 @@ from __future__ import annotations
 import inspect
 import uuid
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Annotated, Any
 
 from fastapi import Path
-from pydantic import BaseModel, create_model
 
 from core.db.one_trip import model_inserts_plainly
 from core.permissions import AllowAny
@@ -159,18 +157,6 @@ def lookup_parameter(view: type[GenericViewSet]) -> inspect.Parameter:
     return keyword_parameter(name, annotation)
 
 
-@cache
-def page_model(schema: type[BaseModel]) -> type[BaseModel]:
-    """`{"count", "next", "previous", "results": [schema]}` for the docs (all four always sent)."""
-    return create_model(
-        f"Paginated{schema.__name__}",
-        count=(int, ...),
-        next=(str | None, ...),
-        previous=(str | None, ...),
-        results=(list[schema], ...),  # type: ignore[valid-type]
-    )
-
-
 def viewset_routes(view_cls: type[GenericViewSet], prefix: str, basename: str) -> list[RouteSpec]:
     """The routes of the guide's tables: `prefix/`, `prefix/{id}/` and `@action` paths."""
     prefix = prefix.rstrip("/")
@@ -229,6 +215,8 @@ def viewset_routes(view_cls: type[GenericViewSet], prefix: str, basename: str) -
         response_model: Any = output
         if action == "list":
             pagination = view_cls.get_pagination_class()
+            if pagination is not None:
+                pagination.check_view(view_cls)
             query = query_signature(
                 view_cls.get_filter_params(),
                 bool(view_cls.search_fields),
@@ -236,7 +224,9 @@ def viewset_routes(view_cls: type[GenericViewSet], prefix: str, basename: str) -
                 pagination.query_params if pagination is not None else {},
             )
             if output is not None:
-                response_model = page_model(output) if pagination else list[output]  # type: ignore[valid-type]
+                response_model = (
+                    pagination.response_schema(output) if pagination else list[output]  # type: ignore[valid-type]
+                )
         if action == "destroy":
             response_model = None
         path = f"{detail_path}/" if detail else f"{prefix}/"
