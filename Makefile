@@ -104,7 +104,8 @@ demo: setup
 
 # Pinned to one core where taskset exists: this machine is small and noisy.
 # The HTTP benchmark runs on SQLite, then on a throw-away PostgreSQL server (installed when
-# missing); it pins its servers and wrk itself. `make bench BENCH_ARGS=--quick`: a smoke run.
+# missing); it pins its servers and wrk itself. Then pagination depth on 1,000,000 PostgreSQL rows.
+# `make bench BENCH_ARGS=--quick`: a smoke run.
 PIN := $(shell command -v taskset >/dev/null 2>&1 && echo "taskset -c 1")
 BENCH_ARGS ?=
 bench: setup
@@ -112,6 +113,7 @@ bench: setup
 	$(PIN) $(BIN)/python benchmarks/auth.py
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	scripts/with-postgres.sh $(BIN)/python benchmarks/http_bench.py $(BENCH_ARGS)
+	scripts/with-postgres.sh $(BIN)/python benchmarks/pagination_depth.py $(BENCH_ARGS)
 
 # The user guide in docs/ as a site in site/: every page, link and anchor checked (--strict).
 # Its code samples are tests (tests/docs, part of `make test`); this only builds the site.

@@ -322,7 +322,7 @@ class CursorPagination(BasePagination):
             names = [default] if isinstance(default, str) else list(default or [])
             names += list(view.ordering_fields)
         for name in names:
-            _order_term(model, name.lstrip("-"), False)
+            order_term(model, name.lstrip("-"), False)
 
     def get_ordering(self, view: Any, queryset: Any) -> list[OrderTerm]:
         """The cursor's columns: `ordering`, else the queryset's, then the primary key."""
@@ -342,12 +342,12 @@ class CursorPagination(BasePagination):
         for field, descending in pairs:
             field = pk if field == "pk" else field
             if all(term.field != field for term in terms):
-                terms.append(_order_term(model, field, descending))
+                terms.append(order_term(model, field, descending))
             if field == pk:
                 break  # the primary key is unique: later columns never decide
         if not terms or terms[-1].field != pk:
             descending = terms[-1].descending if terms else False
-            terms.append(_order_term(model, pk, descending))
+            terms.append(order_term(model, pk, descending))
         return terms
 
     async def paginate(self, view: Any, request: Request, queryset: Any) -> Response:
@@ -388,7 +388,7 @@ class CursorPagination(BasePagination):
         return JSONBytesResponse(head[:-1].encode() + b', "results": ' + results + b"}")
 
 
-def _order_term(model: Any, name: str, descending: bool) -> OrderTerm:
+def order_term(model: Any, name: str, descending: bool) -> OrderTerm:
     """A cursor column: a NOT NULL column of the model itself, with a JSON-able value."""
     field = model._meta.fields_map.get(name)
     if (
