@@ -13,8 +13,9 @@ requests (httpx's ASGITransport: the app's whole path, routing to JSON, with no 
 Page numbers ask for `?page=depth/20+1`, limit/offset for `?offset=depth`, and a cursor is the
 one the framework puts in `next` after the row at position depth (made with its own
 `encode_cursor` from that row). All four must return the same rows. Requests are interleaved
-in rounds (each cell's sample is the mean of a few requests in a row, against the noise of a
-busy machine); the table shows the median milliseconds per page and the ratio to depth 0.
+in rounds (each cell's sample is the mean of 5 requests in a row after an untimed one, against
+the noise of a busy machine and of the previous cell's query); the table shows the median milliseconds per page and the ratio to depth 0, the
+verdict on the cursor's flatness compares the fastest rounds.
 `--quick`: 100,000 rows, depths scaled down by ten, fewer rounds (a smoke run).
 """
 
@@ -159,6 +160,7 @@ async def run(rows: int, depths: list[int], rounds: int, batch: int) -> int:
                 order.reverse()
             for depth in depths:
                 for index, _ in order:
+                    await fetch(index, plans[depth][index])  # untimed: after another's query
                     start = time.perf_counter()
                     for _ in range(batch):
                         await fetch(index, plans[depth][index])
@@ -179,12 +181,13 @@ async def run(rows: int, depths: list[int], rounds: int, batch: int) -> int:
             base = statistics.median(times[index, depths[0]]) * 1000
             cells.append(f"{ms:8.2f} ({ms / base:5.1f}x)")
         print(f"{depth:>9,} | " + " | ".join(f"{cell:>20}" for cell in cells))
-    cursor_ratio = max(
-        statistics.median(times[index, depths[-1]]) / statistics.median(times[index, depths[0]])
-        for index in (2, 3)
+    # The verdict compares the fastest rounds: a busy machine adds noise of a few ms, not depth.
+    ratios = [min(times[index, depths[-1]]) / min(times[index, depths[0]]) for index in (2, 3)]
+    flat = max(ratios) < 1.5
+    shown = ", ".join(f"{ratio:.2f}x" for ratio in ratios)
+    print(
+        f"\ncursor, deepest / first page, fastest rounds: {shown} (target: flat, < 1.5x) ", end=""
     )
-    flat = cursor_ratio < 1.5
-    print(f"\ncursor, deepest / first page: {cursor_ratio:.2f}x (target: flat, < 1.5x) ", end="")
     print("met" if flat else "MISSED")
     return 0
 
@@ -202,7 +205,7 @@ def main() -> int:
     rows = 1_000_000 // scale
     depths = [depth // scale for depth in (0, 10_000, 100_000, 900_000)]
     rounds = args.depth_rounds or (5 if args.quick else 10)
-    return asyncio.run(run(rows, depths, rounds, 3 if args.quick else 5))
+    return asyncio.run(run(rows, depths, rounds, 5))
 
 
 if __name__ == "__main__":
