@@ -60,6 +60,16 @@ class HiddenOrdering(CursorPosts):
     ordering = ["-views_count"]
 
 
+class ScopedPosts(CursorPosts):
+    """No `ordering`: the order `get_queryset` gives is the cursor's."""
+
+    ordering = None
+    ordering_fields = []
+
+    def get_queryset(self, db: Any) -> Any:
+        return Post.objects.using(db).filter(is_published=True).order_by("-views_count")
+
+
 def build_app() -> Any:
     routers = []
     for prefix, view in (
@@ -67,6 +77,7 @@ def build_app() -> Any:
         ("/top", MostViewed),
         ("/new", NewestPosts),
         ("/hidden", HiddenOrdering),
+        ("/scoped", ScopedPosts),
     ):
         router = AutoRouter(prefix=prefix)
         router.register("", view, basename=prefix.strip("/"))
@@ -276,6 +287,14 @@ async def test_an_ordering_column_outside_the_output(client, author) -> None:
     pages = await walk(client, "/hidden/")
     assert [list(post) for post in pages[0]["results"]] == [["id", "slug"]] * 3
     assert [i for page in pages for i in ids(page)] == [post.id for post in reversed(posts)]
+
+
+async def test_the_order_of_get_queryset_is_followed(client, author) -> None:
+    posts = await add_posts(author, 0, 9)
+    pages = await walk(client, "/scoped/")
+    published = [post.id for post in reversed(posts) if post.is_published]
+    assert [i for page in pages for i in ids(page)] == published
+    assert len(pages) == 2
 
 
 async def test_no_count_query(client, author) -> None:
