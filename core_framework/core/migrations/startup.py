@@ -16,6 +16,9 @@ check in every mode, and a missing column stops the app from starting.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from tortoise.apps import Apps
@@ -31,6 +34,19 @@ logger = logging.getLogger("core.migrations")
 
 MAKEMIGRATIONS = "run `core makemigrations`, then `core migrate`"
 
+#: Set while an app starts on tables about to be made from the models (`app_client`).
+_schema_from_models: ContextVar[bool] = ContextVar("schema_from_models", default=False)
+
+
+@contextmanager
+def schema_from_models() -> Iterator[None]:
+    """Apps started in this block get their tables from the models: nothing to check."""
+    token = _schema_from_models.set(True)
+    try:
+        yield
+    finally:
+        _schema_from_models.reset(token)
+
 
 def _is_project(root: Path) -> bool:
     return (root / "src" / "main.py").is_file() or (root / "src" / "apps").is_dir()
@@ -45,14 +61,15 @@ async def check_migrations_at_startup(
     create_schema: bool,
 ) -> None:
     """Warn (log) about unapplied or missing migrations; see the module's docstring."""
-    if create_schema:
-        return  # the tables were made from the models: no migration to compare with
+    if create_schema or _schema_from_models.get():
+        return  # the tables are made from the models: no migration to compare with
     db = context.db()
     thorough = debug or settings.is_development
     sqlite = parse_database_url(database_url).dialect == "sqlite"
     guard_columns = sqlite and not strict_identifiers_available()
-    warned = await _warn_about_migrations(settings, db, changes=thorough)
-    if sqlite and ((thorough and not warned) or guard_columns):
+    project = _is_project(Path.cwd())
+    warned = project and await _warn_about_migrations(settings, db, changes=thorough)
+    if sqlite and ((project and thorough and not warned) or guard_columns):
         missing = await missing_sqlite_columns(db, context.apps)
         if not missing:
             return
@@ -69,7 +86,7 @@ async def _warn_about_migrations(settings: Settings, db: BaseDBAsyncClient, chan
     from core.migrations.project import Project
 
     project = Project(Path.cwd().resolve(), settings)
-    if settings.migrations_engine != "tortoise" or not _is_project(project.root):
+    if settings.migrations_engine != "tortoise":
         return False
     if not project.has_migrations():
         if changes:
