@@ -487,10 +487,9 @@ def test_migrate_to_a_named_migration_goes_forwards_or_backwards(project: Projec
     project.core("makemigrations", "--name", "add_phone")
 
     # Forwards to a prefix: that migration and what it depends on, no further.
-    assert lines(project.core("migrate", "0002").stdout) == [
-        "  Applying 0001_initial... OK",
-        "  Applying 0002_add_sku... OK",
-    ]
+    assert lines(project.core("migrate", "0001").stdout) == ["  Applying 0001_initial... OK"]
+    insert_shop_rows(project)
+    assert lines(project.core("migrate", "0002").stdout) == ["  Applying 0002_add_sku... OK"]
     assert project.applied() == ["0001_initial", "0002_add_sku"]
     assert "phone" not in project.columns("users")
     assert (
@@ -499,7 +498,6 @@ def test_migrate_to_a_named_migration_goes_forwards_or_backwards(project: Projec
 
     # Forwards by full name, then backwards: later migrations reverted, newest first.
     assert "Applying 0003_add_phone... OK" in project.core("migrate", "0003_add_phone").stdout
-    insert_shop_rows(project)
     assert lines(project.core("migrate", "0001_initial").stdout) == [
         "  Rolling back 0003_add_phone... OK",
         "  Rolling back 0002_add_sku... OK",
