@@ -165,6 +165,7 @@ class CoreApp(FastAPI):
         self.state.tortoise = context
         try:
             resolve_user_model()
+            await self.check_migrations(context)
             if self._user_lifespan is None:
                 yield None
             else:
@@ -172,6 +173,19 @@ class CoreApp(FastAPI):
                     yield state
         finally:
             await stop_database()
+
+    async def check_migrations(self, context: Any) -> None:
+        """Warn about unapplied or missing migrations (fully in DEBUG or development; see
+        `core.migrations.startup`), before the first request finds out the hard way."""
+        from core.migrations.startup import check_migrations_at_startup
+
+        await check_migrations_at_startup(
+            context,
+            self.settings,
+            self.database_url,
+            debug=self.debug,
+            create_schema=self.create_schema,
+        )
 
 
 def resolve_configuration() -> None:

@@ -26,6 +26,7 @@ from tortoise.exceptions import ValidationError as TortoiseValidationError
 
 from core.db import mysql_errors
 from core.db.connection import is_connection_error
+from core.db.schema_errors import missing_schema_hint
 from core.exceptions import DatabaseUnavailable, HashingBusy
 
 logger = logging.getLogger("core.errors")
@@ -315,9 +316,18 @@ async def server_error(request: Request, exc: Exception) -> JSONResponse:
         return database_unavailable_response()
     if _is_timeout(exc):
         return database_timeout_response(request, exc)
-    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    hint = missing_schema_hint(exc)  # a table or column missing: say to run `core migrate`
+    logger.error(
+        "unhandled error on %s %s%s",
+        request.method,
+        request.url.path,
+        f": {hint}" if hint else "",
+        exc_info=exc,
+    )
     body: dict[str, Any] = {"detail": "Internal Server Error"}
     if request.app.debug:
+        if hint:
+            body["hint"] = hint
         body["traceback"] = traceback.format_exception(exc)
     return JSONResponse(body, status_code=500)
 

@@ -17,7 +17,13 @@ import functools
 import inspect
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractContextManager, asynccontextmanager, contextmanager, nullcontext
+from contextlib import (
+    AbstractContextManager,
+    AsyncExitStack,
+    asynccontextmanager,
+    contextmanager,
+    nullcontext,
+)
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -83,7 +89,12 @@ async def app_client(
     With `fresh_schema` every table is dropped and the models' tables are created, so each
     test starts from an empty database (use `fresh_schema=False` to test migrations instead).
     """
-    async with LifespanManager(app) as manager:
+    from core.migrations.startup import schema_from_models
+
+    async with AsyncExitStack() as stack:
+        # Only while the app starts: its startup check then knows the tables come from models.
+        with schema_from_models() if fresh_schema else nullcontext():
+            manager = await stack.enter_async_context(LifespanManager(app))
         if fresh_schema:
             await recreate_schema(app_database())
         transport = httpx.ASGITransport(app=manager.app, raise_app_exceptions=False)

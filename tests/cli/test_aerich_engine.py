@@ -53,6 +53,9 @@ def test_aerich_history_round_trip(project: ProjectDir) -> None:
     changed = project.core("check", ok=False)
     assert changed.returncode == 1
     assert 'ADD "sku" VARCHAR(20)' in project.quoted(changed.stdout)
+    offline = project.core("check", "--no-database", ok=False)
+    assert offline.returncode == 1
+    assert 'ADD "sku" VARCHAR(20)' in project.quoted(offline.stdout)
 
     project.core("makemigrations", "--name", "add_sku")
     second = versions(project)[1]
@@ -65,6 +68,12 @@ def test_aerich_history_round_trip(project: ProjectDir) -> None:
     assert f"Rolling back {second}... OK" in project.core("migrate", "--rollback").stdout
     assert "sku" not in project.columns("products")
     assert lines(project.core("showmigrations").stdout) == [f" [X] {initial}", f" [ ] {second}"]
+
+    to_target = project.core("migrate", initial, ok=False)
+    assert to_target.stderr.strip() == (
+        f"Error: `core migrate {initial}` needs MIGRATIONS_ENGINE=tortoise; with Aerich, "
+        "revert one migration at a time with `core migrate --rollback`"
+    )
 
 
 @pytest.mark.db

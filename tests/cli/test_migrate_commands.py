@@ -470,3 +470,115 @@ def test_makemigrations_warns_about_a_not_null_field_without_a_default(
     assert "Warning" not in quiet.stderr and "Created migrations/0002_stock.py" in quiet.stdout
     project.core("migrate")
     assert project.sql("SELECT stock FROM products") == [{"stock": 0}]
+
+
+# --- migrate <target>, check --no-database, missing tables (issue 15) ------------------------
+
+
+@pytest.mark.db
+def test_migrate_to_a_named_migration_goes_forwards_or_backwards(project: ProjectDir) -> None:
+    project.core("makemigrations", "--name", "initial")
+    project.write_models(shop_extra=SHOP_CHANGE)
+    project.core("makemigrations", "--name", "add_sku")
+    project.write_models(
+        users_extra="phone: Mapped[str | None] = Field.string(max_length=20, nullable=True)",
+        shop_extra=SHOP_CHANGE,
+    )
+    project.core("makemigrations", "--name", "add_phone")
+
+    # Forwards to a prefix: that migration and what it depends on, no further.
+    assert lines(project.core("migrate", "0001").stdout) == ["  Applying 0001_initial... OK"]
+    insert_shop_rows(project)
+    assert lines(project.core("migrate", "0002").stdout) == ["  Applying 0002_add_sku... OK"]
+    assert project.applied() == ["0001_initial", "0002_add_sku"]
+    assert "phone" not in project.columns("users")
+    assert (
+        "Nothing to do: the database is already at 0002" in project.core("migrate", "0002").stdout
+    )
+
+    # Forwards by full name, then backwards: later migrations reverted, newest first.
+    assert "Applying 0003_add_phone... OK" in project.core("migrate", "0003_add_phone").stdout
+    assert lines(project.core("migrate", "0001_initial").stdout) == [
+        "  Rolling back 0003_add_phone... OK",
+        "  Rolling back 0002_add_sku... OK",
+    ]
+    assert project.applied() == ["0001_initial"]
+    assert not {"sku", "stock"} & set(project.columns("products"))
+    assert "phone" not in project.columns("users")
+    assert project.count("products") == 1  # the rows of the kept tables stay
+
+    # zero reverts everything; migrate with no target applies everything again.
+    assert lines(project.core("migrate", "zero").stdout) == ["  Rolling back 0001_initial... OK"]
+    assert not {"users", "products", "reviews"} & project.tables()
+    project.core("migrate")
+    assert project.applied() == ["0001_initial", "0002_add_sku", "0003_add_phone"]
+
+    unknown = project.core("migrate", "0009", ok=False)
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip() == (
+        "Error: no migration named '0009' in migrations/; available: "
+        "0001_initial, 0002_add_sku, 0003_add_phone, zero"
+    )
+    ambiguous = project.core("migrate", "000", ok=False)
+    assert ambiguous.stderr.strip() == (
+        "Error: '000' matches several migrations in migrations/: "
+        "0001_initial, 0002_add_sku, 0003_add_phone; give more of the name"
+    )
+    both = project.core("migrate", "0001", "--rollback", ok=False)
+    assert both.stderr.strip() == "Error: give either a TARGET or --rollback, not both"
+    assert project.applied() == ["0001_initial", "0002_add_sku", "0003_add_phone"]
+
+
+def test_check_without_a_database_compares_models_with_migration_files(tmp_path: Path) -> None:
+    """For CI: no database server, no SQLite file; exit 1 listing what needs a migration."""
+    project = ProjectDir(root=tmp_path, db_url=None)
+    project.write(".env", "DATABASE_URL=sqlite+aiosqlite:///./app.db\n")
+    project.write_models()
+    # A server that isn't there proves nothing connects.
+    unreachable = f"postgresql+asyncpg://core:pw@127.0.0.1:{_closed_port()}/shop"
+    env = project.env(DATABASE_URL=unreachable)
+
+    first = project.core("check", "--no-database", ok=False, env=env)
+    assert first.returncode == 1
+    assert first.stdout.splitlines() == [
+        "Models have changes without a migration (run `core makemigrations`):",
+        "  - there is no migrations/ package yet",
+    ]
+    project.core("makemigrations", "--name", "initial", env=env)
+    clean = project.core("check", "--no-database", env=env)
+    assert clean.stdout.strip() == (
+        "No issues: the migration files match the models (database not checked)."
+    )
+
+    project.write_models(shop_extra=SHOP_CHANGE)
+    changed = project.core("check", "--offline", ok=False, env=env)
+    assert changed.returncode == 1
+    assert lines(changed.stdout) == [
+        "Models have changes without a migration (run `core makemigrations`):",
+        "  - Add field sku to Product",
+        "  - Add field stock to Product",
+    ]
+    assert not project.sqlite_path.exists()
+    # Without the flag the same command needs its database.
+    online = project.core("check", ok=False, env=env)
+    assert "Error: cannot connect to postgres database 'shop'" in online.stderr
+
+
+@pytest.mark.db
+def test_a_database_never_migrated_says_to_run_migrate(project: ProjectDir) -> None:
+    project.core("makemigrations", "--name", "initial")
+    result = project.core(
+        "createsuperuser", "--email", "root@example.com", "--password", "Passw0rdOK", ok=False
+    )
+    assert result.returncode == 1
+    error = result.stderr.strip()
+    assert len(error.splitlines()) == 1
+    assert {
+        "sqlite": "no such table: users",
+        "postgres": 'relation "users" does not exist',
+        "mysql": "Table '",
+    }[project.dialect] in error
+    assert error.endswith(
+        "the database schema is behind the models: run `core migrate` "
+        "(and first `core makemigrations` if you changed a model)"
+    )

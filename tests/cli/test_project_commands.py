@@ -579,3 +579,112 @@ def test_make_demo_reports_the_real_createsuperuser_failure(tmp_path: Path) -> N
     assert "Demo user demo@example.com already exists." in again.stdout
     assert "Demo API" in again.stdout
     assert again.returncode == 2 and "not in the range 1<=x<=65535" in again.stderr
+
+
+def serve_once(
+    project: ProjectDir, path: str, token: str | None = None, **env: str
+) -> tuple[httpx.Response, str]:
+    """`core run` the project, GET `path`, stop it: the response and the server's stderr."""
+    port = free_port()
+    server = subprocess.Popen(
+        [CORE, "run", "--port", str(port)],
+        cwd=project.root,
+        env=project.env(**env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until_serving(base, "core run")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = httpx.get(base + path, headers=headers, timeout=10)
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=30)
+    return response, stderr
+
+
+MISSING_TABLE = {
+    "sqlite": "no such table: posts",
+    "postgres": 'relation "posts" does not exist',
+    "mysql": "Table '",
+}
+MISSING_COLUMN = {
+    "sqlite": "no such column: summary",
+    "postgres": 'column "summary" does not exist',
+    "mysql": "Unknown column '",
+}
+HINT = (
+    "the database schema is behind the models: run `core migrate` "
+    "(and first `core makemigrations` if you changed a model)"
+)
+
+
+@pytest.mark.db
+def test_a_forgotten_migration_is_named_at_startup_and_in_errors_never_read_as_data(
+    tmp_path: Path,
+) -> None:
+    project = scaffolded(tmp_path)
+    project.core("makemigrations", "--name", "initial")
+
+    # Migration written, not applied: `core run` says so; requests fail with the fix in the log.
+    response, stderr = serve_once(project, "/api/v1/posts/")
+    assert (
+        "You have 1 unapplied migration: 0001_initial. The API may fail until it is applied: "
+        "run `core migrate`." in stderr
+    )
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Internal Server Error"}  # nothing internal shown
+    assert f"unhandled error on GET /api/v1/posts/: {MISSING_TABLE[project.dialect]}" in stderr
+    assert HINT in stderr
+
+    # All in order: not a word about migrations.
+    project.core("migrate")
+    with Served(project) as http:
+        user = {"email": "ann@example.com", "password": "Passw0rdOK"}
+        assert http.post("/api/v1/auth/register/", json=user).status_code == 202
+        token = http.post("/api/v1/auth/login/", json=user).json()["access_token"]
+        http.headers["Authorization"] = f"Bearer {token}"
+        post = {"title": "Hello", "slug": "hello", "content": "First", "is_published": True}
+        post_id = http.post("/api/v1/posts/", json=post).json()["id"]
+    response, stderr = serve_once(project, f"/api/v1/posts/{post_id}/", token)
+    assert response.status_code == 200 and response.json()["title"] == "Hello"
+    assert "migrat" not in stderr.lower() and "WARNING" not in stderr
+
+    # A field added to the model and its schema, without a migration.
+    models = project.root / "src/apps/posts/models.py"
+    models.write_text(
+        models.read_text().replace(
+            "    content: Mapped[str] = Field.text()\n",
+            "    content: Mapped[str] = Field.text()\n"
+            "    summary: Mapped[str | None] = Field.text(nullable=True)\n",
+        )
+    )
+    schemas = project.root / "src/apps/posts/schemas.py"
+    schemas.write_text(
+        schemas.read_text().replace(
+            "    views_count: int\n", "    views_count: int\n    summary: str | None\n"
+        )
+    )
+    response, stderr = serve_once(project, f"/api/v1/posts/{post_id}/", token, DEBUG="true")
+    assert (
+        "Your models have changes that are not in migrations/ yet: Add field summary to Post. "
+        "Run `core makemigrations`, then `core migrate`." in stderr
+    )
+    assert response.status_code == 500  # never 200 with "summary": "summary"
+    body = response.json()
+    assert body["detail"] == "Internal Server Error"
+    assert body["hint"].startswith(MISSING_COLUMN[project.dialect])
+    assert body["hint"].endswith(HINT)
+
+    response, stderr = serve_once(project, f"/api/v1/posts/{post_id}/", token, DEBUG="false")
+    assert response.json() == {"detail": "Internal Server Error"}  # production: generic
+    assert MISSING_COLUMN[project.dialect] in stderr and HINT in stderr
+
+    project.core("makemigrations", "--name", "add_summary")
+    project.core("migrate")
+    response, stderr = serve_once(project, f"/api/v1/posts/{post_id}/", token)
+    assert response.status_code == 200 and response.json()["summary"] is None
+    assert "migrat" not in stderr.lower()

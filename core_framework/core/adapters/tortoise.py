@@ -199,7 +199,8 @@ def create_table_sql(editor: Any, model: type[Model]) -> str:
     return sql
 
 
-def migration_plan(executor: Any, applied: set[Any]) -> list[Any]:
-    """The steps that bring the database from `applied` to the latest migrations."""
-    steps: list[Any] = executor._migration_plan(None, applied, executor.loader.graph)
+def migration_plan(executor: Any, applied: set[Any], targets: list[Any] | None = None) -> list[Any]:
+    """The steps that bring the database from `applied` to the latest migrations (or to
+    `targets`: Tortoise's `MigrationTarget`s, forwards or backwards)."""
+    steps: list[Any] = executor._migration_plan(targets, applied, executor.loader.graph)
     return steps

@@ -15,6 +15,7 @@ from click.exceptions import Abort, ClickException, Exit
 from pydantic import ValidationError
 from tortoise.exceptions import ConfigurationError
 
+from core.db.schema_errors import MIGRATE_HINT, missing_schema
 from core.exceptions import DatabaseUnavailable, ImproperlyConfigured
 from core.migrations.exceptions import MigrationError
 
@@ -77,6 +78,8 @@ def describe_error(exc: BaseException) -> str:
         )
         return f"invalid settings: {problems}"
     text = " ".join(str(exc).split()) or type(exc).__name__
+    if missing_schema(exc) is not None:  # a table or column missing: say what to run
+        return f"{text}; {MIGRATE_HINT}"
     if isinstance(exc, EXPECTED_ERRORS):
         return text
     return f"{type(exc).__name__}: {text}"
@@ -97,7 +100,7 @@ def one_line_errors(func: Callable[P, T]) -> Callable[P, T]:
                 raise
             hint = (
                 ""
-                if isinstance(exc, EXPECTED_ERRORS)
+                if isinstance(exc, EXPECTED_ERRORS) or missing_schema(exc) is not None
                 else " (run with `core --traceback` for details)"
             )
             fail(describe_error(exc) + hint)

@@ -120,13 +120,25 @@ def makemigrations(name: str | None, empty: bool, no_input: bool) -> None:
 
 
 @click.command()
+@click.argument("target", required=False)
 @click.option("--rollback", is_flag=True, help="Revert the last applied migration (only that one).")
 @one_line_errors
-def migrate(rollback: bool) -> None:
-    """Apply every pending migration, each in its own transaction."""
+def migrate(target: str | None, rollback: bool) -> None:
+    """Apply every pending migration, each in its own transaction.
+
+    With TARGET (a migration's name, or a unique prefix such as 0002), migrate forwards or
+    backwards to it, as Django does: later applied migrations are reverted, newest first.
+    `core migrate zero` reverts them all.
+    """
+    if target is not None and rollback:
+        fail("give either a TARGET or --rollback, not both")
     printer = ProgressPrinter()
     try:
-        if rollback:
+        if target is not None:
+            done = run(_engine().migrate_to(target, printer))
+            if not done and not printer.skipped:
+                click.echo(f"Nothing to do: the database is already at {target}.")
+        elif rollback:
             if run(_engine().rollback(printer)) is None:
                 click.echo("No migrations to roll back.")
         elif not run(_engine().migrate(printer)) and not printer.skipped:
@@ -151,13 +163,24 @@ def showmigrations() -> None:
 
 
 @click.command()
+@click.option(
+    "--no-database",
+    "--offline",
+    "no_database",
+    is_flag=True,
+    help="Compare the models with the migration files only, opening no database (for CI).",
+)
 @one_line_errors
-def check() -> None:
+def check(no_database: bool) -> None:
     """Fail (exit 1) if models changed without a migration, or migrations are unapplied, partly
-    applied, or edited since they ran."""
-    report = run(_engine().check())
+    applied, or edited since they ran. With --no-database: model changes without a migration."""
+    engine = _engine()
+    report = run(engine.check_offline() if no_database else engine.check())
     if report.ok:
-        click.echo("No issues: models, migrations and database agree.")
+        if no_database:
+            click.echo("No issues: the migration files match the models (database not checked).")
+        else:
+            click.echo("No issues: models, migrations and database agree.")
         return
     sections = (
         ("Models have changes without a migration (run `core makemigrations`):", report.changes),

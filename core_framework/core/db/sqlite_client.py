@@ -34,6 +34,7 @@ from core.adapters.tortoise import (
     transaction_connection,
     transaction_finalized,
 )
+from core.db.sqlite import strict_identifiers
 
 T = TypeVar("T")
 
@@ -169,6 +170,13 @@ class SqliteClient(tortoise_sqlite.SqliteClient):
         super().__init__(file_path, **kwargs)
         for pragma, value in DEFAULT_PRAGMAS.items():
             self.pragmas.setdefault(pragma, value)
+
+    async def _post_connect(self) -> None:
+        """Double-quoted names that match no column are errors, never string literals."""
+        await super()._post_connect()
+        connection = self._connection
+        assert connection is not None
+        await run_on_thread(connection, strict_identifiers, sqlite_connection(connection))
 
     def _in_transaction(self) -> TransactionContext:  # Tortoise's hook for `in_transaction`
         return tortoise_sqlite.SqliteTransactionContext(

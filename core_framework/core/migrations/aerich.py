@@ -285,20 +285,37 @@ class AerichEngine:
             ]
             return statuses
 
-    async def check(self) -> CheckReport:
-        from aerich.migrate import Migrate
-        from aerich.utils import get_models_describe
+    async def migrate_to(self, target: str, progress: Progress | None = None) -> list[str]:
+        raise MigrationError(
+            f"`core migrate {target}` needs MIGRATIONS_ENGINE=tortoise; with Aerich, revert one "
+            "migration at a time with `core migrate --rollback`"
+        )
 
+    async def check_offline(self) -> CheckReport:
+        """Model changes not in the migration files, without reading the database."""
         if not self._has_versions():
             return CheckReport(changes=[f"there are no Aerich migrations in {self.location} yet"])
         async with self._command(offline=True):
-            last = Migrate._last_version_content or {}
-            new = get_models_describe(self.app)
-            last, new = Migrate._exclude_model_name_changes(last, new)
-            Migrate.diff_models(last, new, no_input=True)
-            Migrate.diff_models(new, last, False, no_input=True)
-            Migrate._merge_operators()
-            changes = [" ".join(op.split()) for op in Migrate.upgrade_operators]
+            return CheckReport(changes=self._model_changes())
+
+    def _model_changes(self) -> list[str]:
+        """Aerich's diff of the models against the last migration file, as one line each."""
+        from aerich.migrate import Migrate
+        from aerich.utils import get_models_describe
+
+        last = Migrate._last_version_content or {}
+        new = get_models_describe(self.app)
+        last, new = Migrate._exclude_model_name_changes(last, new)
+        Migrate.diff_models(last, new, no_input=True)
+        Migrate.diff_models(new, last, False, no_input=True)
+        Migrate._merge_operators()
+        return [" ".join(op.split()) for op in Migrate.upgrade_operators]
+
+    async def check(self) -> CheckReport:
+        if not self._has_versions():
+            return CheckReport(changes=[f"there are no Aerich migrations in {self.location} yet"])
+        async with self._command(offline=True):
+            changes = self._model_changes()
             applied = set(await self._applied(self._client()))
             pending = [v for v in self._versions() if v not in applied]
             return CheckReport(changes=changes, pending=pending)

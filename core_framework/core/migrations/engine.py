@@ -21,7 +21,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.context import TortoiseContext, require_context
 from tortoise.migrations.autodetector import MigrationAutodetector
 from tortoise.migrations.exceptions import IncompatibleStateError
-from tortoise.migrations.executor import MigrationExecutor
+from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 from tortoise.migrations.graph import MigrationKey
 from tortoise.migrations.migration import Migration as TortoiseMigration
 from tortoise.migrations.operations import AddField, CreateModel
@@ -134,8 +134,10 @@ class MigrationEngine(Protocol):
     ) -> list[Path]: ...
     async def migrate(self, progress: Progress | None = None) -> list[str]: ...
     async def rollback(self, progress: Progress | None = None) -> str | None: ...
+    async def migrate_to(self, target: str, progress: Progress | None = None) -> list[str]: ...
     async def showmigrations(self) -> list[MigrationStatus]: ...
     async def check(self) -> CheckReport: ...
+    async def check_offline(self) -> CheckReport: ...
     async def sqlmigrate(self, name: str, backward: bool = False) -> list[str]: ...
     async def reset(self, progress: Progress | None = None) -> list[str]: ...
 
@@ -293,9 +295,16 @@ class TortoiseEngine:
         async with self._database() as db:
             return await self._migrate(db, progress)
 
-    async def _migrate(self, db: BaseDBAsyncClient, progress: Progress | None) -> list[str]:
+    async def _migrate(
+        self,
+        db: BaseDBAsyncClient,
+        progress: Progress | None,
+        only: set[MigrationKey] | None = None,
+    ) -> list[str]:
         executor = self._executor(db)
         pending = await self._pending(executor)
+        if only is not None:  # `migrate <target>`: the target and what it depends on
+            pending = [m for m in pending if MigrationKey(m.app_label, m.name) in only]
         for problem in await self._drift(executor, db):
             _emit(progress, "drift", problem)
         applied_here: list[str] = []
@@ -345,27 +354,100 @@ class TortoiseEngine:
             target = self._last_applied(executor, executor.loader.applied_migrations)
             if target is None:
                 return None
-            migration = executor.loader.graph.nodes[target]
+            self._refuse_one_way([target], executor)
+
+            def still_last(applied: set[MigrationKey]) -> bool:
+                return self._last_applied(executor, applied) == target
+
+            await self._unapply(executor, db, target, progress, still_last)
+            return target.name
+
+    def _refuse_one_way(self, keys: list[MigrationKey], executor: Executor) -> None:
+        """Raise before anything runs if one of `keys` has an operation with no reverse."""
+        for key in keys:
+            migration = executor.loader.graph.nodes[key]
             assert migration is not None
             one_way = [op.describe() for op in migration.operations if not op.reversible]
             if one_way:
                 raise MigrationError(
-                    f"{target.name} cannot be rolled back: {'; '.join(one_way)} has no reverse "
+                    f"{key.name} cannot be rolled back: {'; '.join(one_way)} has no reverse "
                     "(give RunSQL reverse_sql= / RunPython reverse_code=)"
                 )
-            async with self._step(executor, db, migration, "roll back") as (client, applied):
-                if self._last_applied(executor, applied) != target:
-                    raise MigrationError(
-                        "another process changed the applied migrations meanwhile; run it again"
-                    )
-                _emit(progress, "rollback", target.name)
-                state = await executor.state_of(applied, upto=target)
-                editor = executor.editor_for(client, in_transaction=client is not db)
-                await migration.unapply(state, schema_editor=editor)
-                await MigrationRecorder(client).record_unapplied(target.app_label, target.name)
-                await forget_checksum(client, target.app_label, target.name)
-            _emit(progress, "rolled_back", target.name)
-            return target.name
+
+    async def _unapply(
+        self,
+        executor: Executor,
+        db: BaseDBAsyncClient,
+        target: MigrationKey,
+        progress: Progress | None,
+        still_due: Callable[[set[MigrationKey]], bool],
+    ) -> None:
+        """Revert one applied migration under the lock; `still_due(applied)` re-checks it there."""
+        migration = executor.loader.graph.nodes[target]
+        assert migration is not None
+        async with self._step(executor, db, migration, "roll back") as (client, applied):
+            if not still_due(applied):
+                raise MigrationError(
+                    "another process changed the applied migrations meanwhile; run it again"
+                )
+            _emit(progress, "rollback", target.name)
+            state = await executor.state_of(applied, upto=target)
+            editor = executor.editor_for(client, in_transaction=client is not db)
+            await migration.unapply(state, schema_editor=editor)
+            await MigrationRecorder(client).record_unapplied(target.app_label, target.name)
+            await forget_checksum(client, target.app_label, target.name)
+        _emit(progress, "rolled_back", target.name)
+
+    async def migrate_to(self, target: str, progress: Progress | None = None) -> list[str]:
+        """Migrate forwards or backwards to `target`, as Django's `migrate <app> <name>`.
+
+        `target` is a migration's name or a unique prefix of it (`0002`), or `zero` to revert
+        every migration. Forwards applies it and what it depends on; backwards reverts every
+        applied migration that depends on it, newest first. The names applied or reverted.
+        """
+        if not self.project.has_migrations():
+            raise MigrationError(
+                f"there is no {self.project.migrations_module}/ package: nothing to migrate to"
+            )
+        async with self._database() as db:
+            executor = self._executor(db)
+            await self._load(executor)
+            key = self._target_key(executor, target)
+            applied = set(executor.loader.applied_migrations)
+            name = "__first__" if key is None else key.name
+            goal = [MigrationTarget(app_label=self.app_label, name=name)]
+            steps = migration_plan(executor, applied, goal)
+            if not any(step.backward for step in steps):
+                keys = {MigrationKey(s.migration.app_label, s.migration.name) for s in steps}
+                return await self._migrate(db, progress, only=keys) if keys else []
+            backward = [MigrationKey(s.migration.app_label, s.migration.name) for s in steps]
+            self._refuse_one_way(backward, executor)
+            for step_key in backward:
+
+                def still_applied(now: set[MigrationKey], key: MigrationKey = step_key) -> bool:
+                    return key in now
+
+                await self._unapply(executor, db, step_key, progress, still_applied)
+            return [key.name for key in backward]
+
+    def _target_key(self, executor: Executor, target: str) -> MigrationKey | None:
+        """The migration `target` names (exactly, or by a unique prefix); None for `zero`."""
+        if target == "zero":
+            return None
+        names = [key.name for key in executor.full_plan() if key.app_label == self.app_label]
+        matches = [name for name in names if name == target] or [
+            name for name in names if name.startswith(target)
+        ]
+        if len(matches) == 1:
+            return MigrationKey(app_label=self.app_label, name=matches[0])
+        where = f"{self.project.migrations_module}/"
+        if matches:
+            raise MigrationError(
+                f"{target!r} matches several migrations in {where}: {', '.join(matches)}; "
+                "give more of the name"
+            )
+        available = ", ".join([*names, "zero"]) if names else "none"
+        raise MigrationError(f"no migration named {target!r} in {where}; available: {available}")
 
     async def _load(self, executor: Executor) -> None:
         """Read the migration files and the history table."""
@@ -475,6 +557,34 @@ class TortoiseEngine:
                 partly=[partial.describe(name, partly[name]) for name in pending if name in partly],
                 drifted=drifted,
             )
+
+    async def check_offline(self) -> CheckReport:
+        """Model changes without a migration, from the models and migration files alone.
+
+        No database is opened (`core check --no-database`, for CI); unapplied migrations
+        can't be known without one and are not reported.
+        """
+        if not self.project.has_migrations():
+            return CheckReport(
+                changes=[f"there is no {self.project.migrations_module}/ package yet"]
+            )
+        async with self._offline():
+            async with _reading_migrations(self.project.migrations_module):
+                writers = await self._detector().changes()
+            return CheckReport(changes=[op.describe() for w in writers for op in w.operations])
+
+    async def running_report(self, db: BaseDBAsyncClient, *, changes: bool) -> CheckReport:
+        """Unapplied migrations (and with `changes`, model changes without a migration) for
+        an app whose ORM runs on `db`: its startup check. Reads only; creates no table."""
+        pending: list[str] = []
+        found: list[str] = []
+        async with _reading_migrations(self.project.migrations_module):
+            if changes:
+                writers = await self._detector().changes()
+                found = [op.describe() for writer in writers for op in writer.operations]
+            executor = self._executor(db)
+            pending = [migration.name for migration in await self._pending(executor)]
+        return CheckReport(changes=found, pending=pending)
 
     async def _drift(self, executor: Executor, db: BaseDBAsyncClient) -> list[str]:
         """Applied migrations edited or deleted since they ran; reads only.
