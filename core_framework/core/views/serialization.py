@@ -51,7 +51,11 @@ class OutputSerializer:
         """
         if self.model is None:
             return None
-        columns = self.model._meta.fields_db_projection
+        meta = self.model._meta
+        # Before the ORM starts (routes are built first) a foreign key's `author_id` is not
+        # in the projection yet: it is a column all the same.
+        columns = set(meta.fields_db_projection)
+        columns.update(f"{name}_id" for name in meta.fk_fields | meta.o2o_fields)
         names = []
         for name, info in self.schema.model_fields.items():
             if name not in columns or info.alias or info.validation_alias:
