@@ -15,14 +15,18 @@ from typing import Any
 import httpx
 import pytest
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.query_utils import Prefetch
 
 from core import AutoRouter, CoreApp, InputSchema, ModelViewSet, OutputSchema
+from core.adapters.tortoise import queryset_prefetches
 from core.exceptions import ImproperlyConfigured
 from core.permissions import AllowAny
 from core.testing import app_client, app_database, database_url_for_tests
 from tests.conftest import TEST_MODELS
 from tests.helpers import count_queries
 from tests.views.nested_models import Article, Badge, Remark, Topic, Writer
+
+pytestmark = pytest.mark.db  # re-run on PostgreSQL (scripts/with-postgres.sh)
 
 NESTED_MODELS = [*TEST_MODELS, "tests.views.nested_models"]
 PAGE_SIZES = (1, 20, 100)
@@ -138,6 +142,16 @@ def viewset(name: str, schema: type[OutputSchema], scoped: bool) -> type[ModelVi
     return type(name, (ScopedArticles if scoped else Articles,), {"output_schema": schema})
 
 
+class FirstRemarks(Articles):
+    """A hand-written `Prefetch` narrowing a relation the schema nests: it is kept."""
+
+    output_schema = ArticleWithRemarks
+
+    def get_queryset(self, db: BaseDBAsyncClient) -> Any:
+        first = Prefetch("remarks", queryset=Remark.filter(body__startswith="remark 0"))
+        return Article.objects.using(db).prefetch_related(first, "editor__badges")
+
+
 class Remarks(ModelViewSet):
     model = Remark
     output_schema = RemarkWithArticle
@@ -160,6 +174,7 @@ def nested_router() -> AutoRouter:
         scoped = f"scoped-{prefix}"
         router.register(f"/{scoped}", viewset(f"{scoped}View", schema, True), basename=scoped)
     router.register("/remarks", Remarks, basename="remark")
+    router.register("/first-remarks", FirstRemarks, basename="first-remarks")
     router.register("/flat", viewset("FlatView", ArticleFlat, False), basename="flat")
     return router
 
@@ -285,6 +300,18 @@ async def test_two_foreign_keys_deep_are_joined(http: httpx.AsyncClient) -> None
         assert len(queries) == 2, queries  # COUNT, one SELECT with both joins
     first = body["results"][0]
     assert first["article"]["writer"]["name"].startswith("writer ")
+
+
+async def test_the_prefetches_of_get_queryset_are_kept(http: httpx.AsyncClient) -> None:
+    made = await seed(app_database(), articles=3)
+    page, queries = await list_page(http, "first-remarks", 20)
+    remarks = {row["id"]: [r["body"] for r in row["remarks"]] for row in page["results"]}
+    assert remarks == {article.id: [f"remark 0 on {article.id}"] for article in made}
+    assert len(queries) == 2 + 1 + 3  # COUNT, SELECT, its remarks; editor, its badges (2)
+    applied = FirstRemarks.get_eager_loading().apply(Article.all().prefetch_related("editor"))
+    assert queryset_prefetches(applied) == (["editor", "remarks"], set())
+    mine = Article.all().prefetch_related(Prefetch("remarks", queryset=Remark.all()))
+    assert queryset_prefetches(FirstRemarks.get_eager_loading().apply(mine)) == ([], {"remarks"})
 
 
 async def test_create_and_update_set_topics_by_id_and_answer_nested(

@@ -15,7 +15,7 @@ import types
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, cast, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
@@ -30,6 +30,7 @@ from tortoise.fields.relational import (
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
+from core.adapters.tortoise import queryset_prefetches
 from core.exceptions import ImproperlyConfigured
 from core.models.registry import registered_models
 
@@ -43,8 +44,8 @@ class EagerLoading:
     """The relations an output schema reads, as `select_related` and `prefetch_related` paths.
 
     Foreign keys reached only through foreign keys are joined (`select_related`); the rest
-    (reverse foreign keys, many-to-many, and anything under them) is prefetched, one query
-    per relation, whatever the number of rows.
+    (reverse foreign keys, many-to-many, and anything under them) is prefetched, a query or
+    two per relation, whatever the number of rows.
     """
 
     select: tuple[str, ...] = ()
@@ -60,7 +61,11 @@ class EagerLoading:
         if self.select:
             queryset = queryset.select_related(*self.select)
         if self.prefetch:
-            queryset = queryset.prefetch_related(*self.prefetch)
+            # `prefetch_related` replaces the paths the queryset had: pass them again. A
+            # relation the queryset prefetches with its own `Prefetch(...)` is left to it.
+            paths, custom = queryset_prefetches(queryset)
+            ours = [path for path in self.prefetch if path.partition("__")[0] not in custom]
+            queryset = queryset.prefetch_related(*paths, *ours)
         return queryset
 
     async def load(self, objs: Sequence[Model], db: BaseDBAsyncClient | None) -> None:
@@ -92,10 +97,10 @@ def nested_schema(annotation: Any) -> tuple[type[BaseModel], bool] | None:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation, False
     if get_origin(annotation) in (list, Sequence, Iterable, tuple, set, frozenset):
-        args = get_args(annotation)
-        if not args or (len(args) == 2 and args[1] is not Ellipsis) or len(args) > 2:
+        items = get_args(annotation)
+        if not items or (len(items) == 2 and items[1] is not Ellipsis) or len(items) > 2:
             return None
-        item = _unwrap(args[0])
+        item = _unwrap(items[0])
         if isinstance(item, type) and issubclass(item, BaseModel):
             return item, True
     return None
@@ -154,7 +159,7 @@ def relation(model: type[Model], name: str) -> tuple[Kind, type[Model] | None] |
     for other in _known_models():
         meta = other._meta
         for field_name in (*meta.fk_fields, *meta.o2o_fields, *meta.m2m_fields):
-            forward = meta.fields_map[field_name]
+            forward = cast(RelationalField[Any], meta.fields_map[field_name])
             related_name = getattr(forward, "related_name", None)
             if related_name is False or _target(forward) is not model:
                 continue
