@@ -158,11 +158,12 @@ class Remarks(ModelViewSet):
     permission_classes = [AllowAny]
 
 
-#: prefix -> (output schema, queries per list page, per retrieve)
+#: prefix -> (output schema, queries per list page, per retrieve). One level deep, list pages
+#: are read as rows (the fast path); two levels deep, and retrieve, read model instances.
 KINDS: dict[str, tuple[type[OutputSchema], int, int]] = {
     "fk": (ArticleWithWriter, 2, 3),  # COUNT, SELECT ... JOIN; retrieve prefetches both keys
     "reverse": (ArticleWithRemarks, 3, 2),  # COUNT, SELECT, remarks
-    "m2m": (ArticleWithTopics, 4, 3),  # COUNT, SELECT, the link table, topics
+    "m2m": (ArticleWithTopics, 3, 3),  # COUNT, SELECT, topics JOIN link; retrieve: link, topics
     "deep": (ArticleDeep, 9, 8),  # + writer, badges (2), remarks, their writers, topics (2)
 }
 
@@ -173,6 +174,10 @@ def nested_router() -> AutoRouter:
         router.register(f"/{prefix}", viewset(f"{prefix}View", schema, False), basename=prefix)
         scoped = f"scoped-{prefix}"
         router.register(f"/{scoped}", viewset(f"{scoped}View", schema, True), basename=scoped)
+        instances = type(
+            f"{prefix}Instances", (viewset(prefix, schema, False),), {"read_rows": False}
+        )
+        router.register(f"/{prefix}-instances", instances, basename=f"{prefix}-instances")
     router.register("/remarks", Remarks, basename="remark")
     router.register("/first-remarks", FirstRemarks, basename="first-remarks")
     router.register("/flat", viewset("FlatView", ArticleFlat, False), basename="flat")
@@ -273,6 +278,14 @@ async def test_each_relation_kind_answers_nested(http: httpx.AsyncClient) -> Non
     assert deep["writer"]["name"] == "writer 1"
     assert sorted(b["label"] for b in deep["writer"]["badges"]) == ["badge 0", "badge 1"]
     assert sorted(r["writer"]["name"] for r in deep["remarks"]) == ["writer 0", "writer 1"]
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+async def test_rows_and_instances_answer_alike(http: httpx.AsyncClient, kind: str) -> None:
+    await seed(app_database())
+    rows, _ = await list_page(http, kind, 100)
+    instances, _ = await list_page(http, f"{kind}-instances", 100)
+    assert rows == instances
 
 
 @pytest.mark.parametrize("scoped", [False, True], ids=["stock", "get_queryset"])
@@ -394,14 +407,20 @@ async def test_topic_ids_set_the_many_to_many_under_a_flat_output(
     assert [t.id for t in await article.topics.all().using_db(db)] == [topic.id]
 
 
-def test_nested_output_reads_instances_not_rows() -> None:
+def test_one_level_of_nesting_reads_list_pages_as_rows() -> None:
     router = nested_router()
     plans = {route.name: route.endpoint.plan for route in router.routes}  # type: ignore[attr-defined]
     assert plans["flat-list"].rows and plans["flat-retrieve"].rows
     assert not plans["flat-create"].one_trip_create  # topic_ids are set after the INSERT
-    for kind in KINDS:
-        assert not plans[f"{kind}-list"].rows and not plans[f"{kind}-retrieve"].rows
-        assert plans[f"{kind}-list"].rows_off == "the output schema is not exactly model columns"
+    for kind in ("fk", "reverse", "m2m"):  # one level deep: list pages are rows
+        assert plans[f"{kind}-list"].rows and plans[f"scoped-{kind}-list"].rows
+        assert not plans[f"{kind}-retrieve"].rows
+        assert plans[f"{kind}-retrieve"].rows_off == (
+            "the output schema nests relations (retrieve reads the object)"
+        )
+        assert not plans[f"{kind}-instances-list"].rows
+    assert not plans["deep-list"].rows and not plans["deep-retrieve"].rows  # two levels deep
+    assert plans["deep-list"].rows_off == "the output schema is not exactly model columns"
 
 
 # Errors when the router is built --------------------------------------------------------

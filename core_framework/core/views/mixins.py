@@ -80,7 +80,11 @@ class ListModelMixin:
     async def fetch_rows(self: Any, queryset: Any) -> Sequence[Any]:
         """Plain rows when the route reads rows (`plan.rows`), else model instances."""
         if self.plan.rows and rows_readable(queryset, self.model):
-            return await read_rows(queryset, self.get_output_serializer().row_columns)
+            serializer = self.get_output_serializer()
+            if serializer.row_columns is not None:
+                return await read_rows(queryset, serializer.row_columns)
+            if serializer.nested_rows.can_read(queryset):  # relations nested one level deep
+                return await serializer.nested_rows.read(queryset)
         return list(await self.get_eager_loading().apply(queryset))
 
 

@@ -30,9 +30,10 @@ from tortoise.fields.relational import (
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
-from core.adapters.tortoise import queryset_prefetches
+from core.adapters.tortoise import loads_relations, queryset_db, queryset_prefetches
 from core.exceptions import ImproperlyConfigured
 from core.models.registry import registered_models
+from core.models.rows import convert_rows, read_rows
 
 #: What a relation is, seen from the model that has it.
 Kind = Literal["fk", "o2o", "reverse_fk", "reverse_o2o", "m2m"]
@@ -75,6 +76,138 @@ class EagerLoading:
 
 
 NO_LOADING = EagerLoading()
+
+
+@dataclass(frozen=True)
+class RowRelation:
+    """One relation of `NestedRows`: its attribute, kind, target and the columns read."""
+
+    attribute: str
+    kind: Kind
+    target: type[Model]
+    columns: tuple[str, ...]
+
+
+_PARENT = "nested_parent_"  # the alias a to-many row carries its parent's key under
+
+
+@dataclass(frozen=True)
+class NestedRows:
+    """A list page of a schema nesting relations of plain columns, read as rows (no instances).
+
+    Foreign keys are joined into the page's `SELECT` (`.values("author__name", ...)`); each
+    reverse foreign key or many-to-many is one `.values()` query for the whole page. Deeper
+    nesting, aliases, properties and reverse one-to-ones read model instances instead.
+    """
+
+    columns: tuple[str, ...]
+    relations: tuple[RowRelation, ...]
+
+    @staticmethod
+    def can_read(queryset: QuerySet[Any]) -> bool:
+        """Not when `get_queryset` loads relations itself (say a narrowed `Prefetch`)."""
+        return not loads_relations(queryset)
+
+    async def read(self, queryset: QuerySet[Any]) -> list[dict[str, Any]]:
+        model = queryset.model
+        pk = model._meta.pk_attr
+        joined = [r for r in self.relations if r.kind not in _MANY]
+        selected = [*self.columns, pk]
+        for relation in joined:
+            names = _target_columns(relation)
+            selected += [f"{relation.attribute}__{name}" for name in names]
+        rows = await read_rows(queryset, tuple(dict.fromkeys(selected)))
+        for relation in joined:
+            names = _target_columns(relation)
+            target_pk = relation.target._meta.pk_attr
+            prefix = relation.attribute + "__"
+            present = []
+            for row in rows:
+                sub = {name: row.pop(prefix + name) for name in names}
+                if sub[target_pk] is None:
+                    row[relation.attribute] = None
+                else:
+                    row[relation.attribute] = sub
+                    present.append(sub)
+            convert_rows(relation.target, names, present)
+        if rows:
+            keys = [row[pk] for row in rows]
+            for relation in self.relations:
+                if relation.kind in _MANY:
+                    await self._read_many(queryset, relation, rows, keys, pk)
+        return rows
+
+    @staticmethod
+    async def _read_many(
+        queryset: QuerySet[Any],
+        relation: RowRelation,
+        rows: list[dict[str, Any]],
+        keys: list[Any],
+        pk: str,
+    ) -> None:
+        field = queryset.model._meta.fields_map[relation.attribute]
+        if relation.kind == "reverse_fk":
+            back = cast(BackwardFKRelation[Any], field).relation_field
+        else:  # many-to-many, either side: the target's relation back, then its key
+            back = f"{cast(ManyToManyFieldInstance[Any], field).related_name}__{pk}"
+        names = _target_columns(relation)
+        found = await (
+            relation.target.filter(**{f"{back}__in": keys})
+            .using_db(queryset_db(queryset))
+            .order_by(relation.target._meta.pk_attr)
+            .values(*names, **{_PARENT: back})
+        )
+        convert_rows(relation.target, names, found)
+        groups: dict[Any, list[dict[str, Any]]] = {key: [] for key in keys}
+        for item in found:
+            groups[item.pop(_PARENT)].append(item)
+        for row in rows:
+            row[relation.attribute] = groups[row[pk]]
+
+
+def _target_columns(relation: RowRelation) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((relation.target._meta.pk_attr, *relation.columns)))
+
+
+def _row_column(model: type[Model], name: str) -> bool:
+    meta = model._meta
+    if name in meta.fields_db_projection:
+        return True
+    return name.endswith("_id") and name[:-3] in (meta.fk_fields | meta.o2o_fields)
+
+
+def _plain_columns(schema: type[BaseModel], model: type[Model]) -> tuple[str, ...] | None:
+    names = []
+    for name, info in schema.model_fields.items():
+        if info.alias or info.validation_alias or not _row_column(model, name):
+            return None
+        names.append(name)
+    return tuple(names)
+
+
+@cache
+def nested_rows(schema: type[BaseModel], model: type[Model]) -> NestedRows | None:
+    """How to read `schema` as rows when it nests relations one level deep, else None."""
+    columns: list[str] = []
+    relations: list[RowRelation] = []
+    for name, info in schema.model_fields.items():
+        if info.alias or info.validation_alias:
+            return None
+        found = nested_schema(info.annotation)
+        kind_target = relation(model, name) if found is not None else None
+        if found is None or kind_target is None:
+            if not _row_column(model, name):
+                return None
+            columns.append(name)
+            continue
+        kind, target = kind_target
+        sub_columns = _plain_columns(found[0], target) if target is not None else None
+        if kind == "reverse_o2o" or target is None or sub_columns is None:
+            return None
+        if any(relation(target, sub) is not None for sub in sub_columns):
+            return None  # a nested schema naming a relation: two levels deep
+        relations.append(RowRelation(name, kind, target, sub_columns))
+    return NestedRows(tuple(columns), tuple(relations)) if relations else None
 
 
 @dataclass(frozen=True)

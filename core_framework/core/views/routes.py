@@ -106,10 +106,12 @@ def _rows_off(view_cls: type[GenericViewSet], action: str) -> str | None:
     if not view_cls.read_rows:
         return "read_rows = False"
     serializer = view_cls.get_output_serializer()
-    if serializer is None or serializer.row_columns is None:
+    if serializer is None or (serializer.row_columns is None and serializer.nested_rows is None):
         return "the output schema is not exactly model columns"
     if action == "list":
         return None
+    if serializer.row_columns is None:
+        return "the output schema nests relations (retrieve reads the object)"
     overridden = _first_overridden(
         view_cls, GenericViewSet, "get_object", "check_object_permissions", "get_permissions"
     )

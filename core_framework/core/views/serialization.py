@@ -11,6 +11,8 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.responses import Response
 from tortoise.models import Model as TortoiseModel
 
+from core.views.nested import NestedRows, nested_rows
+
 
 class JSONBytesResponse(Response):
     media_type = "application/json"
@@ -62,6 +64,14 @@ class OutputSerializer:
                 return None
             names.append(name)
         return tuple(names)
+
+    @cached_property
+    def nested_rows(self) -> NestedRows | None:
+        """How to read a list page as rows when the schema nests relations of plain columns
+        one level deep (`author: AuthorOutput`, `tags: list[TagOutput]`), else None."""
+        if self.model is None or self.row_columns is not None:
+            return None
+        return nested_rows(self.schema, self.model)
 
     @cached_property
     def runs_no_schema_code(self) -> bool:
