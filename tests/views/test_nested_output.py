@@ -313,6 +313,10 @@ async def test_two_foreign_keys_deep_are_joined(http: httpx.AsyncClient) -> None
         assert len(queries) == 2, queries  # COUNT, one SELECT with both joins
     first = body["results"][0]
     assert first["article"]["writer"]["name"].startswith("writer ")
+    with count_queries() as queries:
+        one = await http.get(f"/remarks/{first['id']}/")
+    assert one.json() == first
+    assert len(queries) == 3  # the remark, then its article and the article's writer
 
 
 async def test_the_prefetches_of_get_queryset_are_kept(http: httpx.AsyncClient) -> None:
