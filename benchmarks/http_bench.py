@@ -11,6 +11,9 @@ HTTP parser, access log off; `wrk` drives them on 127.0.0.1. The rows (`--endpoi
   framework's ViewSet has `IsAuthenticated` and a token from `core.auth.create_access_token`;
   the hand-written app's dependency verifies the HS256 JWT and its claims, checks the `jti`
   against the revoked-tokens table, and loads the active user (one query each);
+- nested: GET /nested-posts/?page=2 (issue 14): 20 posts with their author (a nullable foreign
+  key) and tags (a many-to-many) nested; the ViewSet derives its loading from the output
+  schema, the hand-written route writes `select_related("author").prefetch_related("tags")`;
 - health: the framework's `APIView` health check against a plain FastAPI route;
 - plain: the same plain route in both apps (what the `CoreApp` itself costs, for reference).
 
@@ -33,7 +36,8 @@ flips every round) and the whole set repeats; medians are reported. Besides requ
 server's CPU time per request comes from /proc/<pid>/stat around each wrk run. With taskset the
 servers run on CPU 1 and wrk on CPU 0. Targets (issue 11), framework / hand-written req/s: >= 1.5
 on list and retrieve and >= 1.0 on create, anonymous and authenticated; authenticated retrieve
->= 0.7x the framework's anonymous retrieve; the APIView >= 0.9x the plain route. Missing a
+>= 0.7x the framework's anonymous retrieve; the APIView >= 0.9x the plain route; nested (issue
+14) >= 1.0. Missing a
 target is reported, not an error: the exit status is non-zero only when the benchmark fails.
 """
 
@@ -72,11 +76,11 @@ SEED_ROWS = 200
 REVOKED_ROWS = 500  # other tokens' revocations, so the lookup searches a real table
 RETRIEVE_ID = 136  # published (even ids are), so both querysets find it
 USER_ID = 1
-ENDPOINTS = ("list", "retrieve", "create", "health", "plain")
+ENDPOINTS = ("list", "retrieve", "create", "nested", "health", "plain")
 DB_ENDPOINTS = ("list", "retrieve", "create")
 AUTH_MODES = ("anonymous", "bearer")
 DATABASES = ("sqlite", "postgres")
-TARGETS = {"list": 1.5, "retrieve": 1.5, "create": 1.0, "health": 0.9}
+TARGETS = {"list": 1.5, "retrieve": 1.5, "create": 1.0, "nested": 1.0, "health": 0.9}
 AUTH_RETRIEVE_TARGET = 0.7
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 CONTENT = "Benchmark body text. " * 15
@@ -118,6 +122,7 @@ class Case:
             "list": f"{prefix}/?page=2",
             "retrieve": f"{prefix}/{RETRIEVE_ID}/",
             "create": f"{prefix}/",
+            "nested": "/nested-posts/?page=2",
             "health": "/health/",
             "plain": "/health-plain/",
         }[self.endpoint]
@@ -136,7 +141,9 @@ def select_cases(args: argparse.Namespace) -> list[Case]:
         for endpoint in DB_ENDPOINTS
         if endpoint in args.endpoints
     ]
-    cases += [Case(endpoint) for endpoint in ("health", "plain") if endpoint in args.endpoints]
+    cases += [
+        Case(endpoint) for endpoint in ("nested", "health", "plain") if endpoint in args.endpoints
+    ]
     return cases
 
 
@@ -187,6 +194,24 @@ USER_COLUMNS = (
     " date_joined, last_login, password_changed_at"
 )
 POST_COLUMNS = "id, title, slug, content, is_published, views_count, created_at, updated_at"
+
+
+AUTHORS = 10
+TAGS = 8
+NESTED_COLUMNS = POST_COLUMNS + ", author_id"
+
+
+def nested_rows() -> tuple[list[tuple[Any, ...]], ...]:
+    """Authors, tags, posts with an author (every 11th none) and their (post, tag) links."""
+    authors = [(i, f"Author {i}") for i in range(1, AUTHORS + 1)]
+    tags = [(i, f"tag-{i}") for i in range(1, TAGS + 1)]
+    posts = [(*row, None if row[0] % 11 == 0 else row[0] % AUTHORS + 1) for row in post_rows()]
+    links = [
+        (post[0], tag)
+        for post in posts
+        for tag in sorted({post[0] % TAGS + 1, (post[0] * 3 + 1) % TAGS + 1})
+    ]
+    return authors, tags, posts, links
 
 
 def user_row() -> tuple[Any, ...]:
@@ -248,6 +273,20 @@ class SqliteDatabase:
                 db.execute("DELETE FROM posts")
                 db.execute("DELETE FROM auth_revoked_tokens")
                 db.execute("DELETE FROM users")
+                db.execute("DELETE FROM bench_posts_tags")
+                db.execute("DELETE FROM bench_posts")
+                db.execute("DELETE FROM bench_authors")
+                db.execute("DELETE FROM bench_tags")
+                authors, tags, posts, links = nested_rows()
+                db.executemany("INSERT INTO bench_authors (id, name) VALUES (?, ?)", authors)
+                db.executemany("INSERT INTO bench_tags (id, label) VALUES (?, ?)", tags)
+                db.executemany(
+                    f"INSERT INTO bench_posts ({NESTED_COLUMNS}) VALUES ({', '.join('?' * 9)})",  # noqa: S608
+                    _sqlite_rows(posts),
+                )
+                db.executemany(
+                    "INSERT INTO bench_posts_tags (post_id, tag_id) VALUES (?, ?)", links
+                )
                 db.executemany(
                     f"INSERT INTO posts ({POST_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
                     _sqlite_rows(post_rows()),
@@ -314,7 +353,22 @@ class PostgresDatabase:
         self.loop.run_until_complete(run())
 
     def seed(self, servers: list[Server]) -> None:
+        authors, tags, posts, links = nested_rows()
         self._run(
+            ("DELETE FROM bench_posts_tags", None),
+            ("DELETE FROM bench_posts", None),
+            ("DELETE FROM bench_authors", None),
+            ("DELETE FROM bench_tags", None),
+            ("INSERT INTO bench_authors (id, name) VALUES ($1, $2)", authors),
+            ("INSERT INTO bench_tags (id, label) VALUES ($1, $2)", tags),
+            (
+                f"INSERT INTO bench_posts ({NESTED_COLUMNS})"  # noqa: S608
+                f" VALUES ({', '.join(f'${i}' for i in range(1, 10))})",
+                posts,
+            ),
+            ("INSERT INTO bench_posts_tags (post_id, tag_id) VALUES ($1, $2)", links),
+            ("VACUUM ANALYZE bench_posts", None),
+            ("VACUUM ANALYZE bench_posts_tags", None),
             ("DELETE FROM posts", None),
             ("DELETE FROM auth_revoked_tokens", None),
             ("DELETE FROM users", None),
@@ -545,7 +599,7 @@ def check_same_answers(
                     for server, a in zip(servers, answers, strict=True)
                 )
             )
-        if case.endpoint == "list":
+        if case.endpoint in ("list", "nested"):
             count = SEED_ROWS if queryset == "stock" else SEED_ROWS // 2
             if len(answer["results"]) != 20 or answer["count"] != count:
                 raise BenchmarkError(f"{case.name}: unexpected page {str(answer)[:300]}")

@@ -8,6 +8,9 @@ drops the `get_queryset` override (default: `filtered`).
   as a real app scopes its ViewSets;
 - `/auth-posts/`: the same ViewSet behind `IsAuthenticated` (a Bearer token from
   `core.auth.create_access_token`, verified with this app's settings);
+- `/nested-posts/`: posts of their own table with their author and tags nested
+  (`author: AuthorOutput | None`, `tags: list[TagOutput]`), the same `get_queryset`; the
+  ViewSet derives the loading from the schema (a join and a prefetch);
 - `/health/`: the guide's `APIView` health check; `/health-plain/`: the same answer from a plain
   FastAPI route on this `CoreApp`, so the `APIView`'s own cost can be told from the app's.
 """
@@ -17,9 +20,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from tortoise import fields
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from benchmarks.http_apps.schemas import PostInput, PostOutput
+from benchmarks.http_apps.schemas import NestedPostOutput, PostInput, PostOutput
 from core import APIView, AutoRouter, CoreApp, Field, Mapped, Model, ModelViewSet
 from core.auth import AbstractUser, PermissionsMixin
 from core.config import Settings
@@ -46,6 +50,45 @@ class Post(Model):
     updated_at: Mapped[DateTime | None] = Field.datetime(auto_now=True, nullable=True)
 
 
+class Author(Model):
+    __tablename__ = "bench_authors"
+
+    id: Mapped[int] = Field.pk()
+    name: Mapped[str] = Field.string(max_length=100)
+
+
+class Tag(Model):
+    __tablename__ = "bench_tags"
+
+    id: Mapped[int] = Field.pk()
+    label: Mapped[str] = Field.string(max_length=50)
+
+
+class NestedPost(Model):
+    """A post with an author and tags (its own table: the rows above stay as they are)."""
+
+    __tablename__ = "bench_posts"
+
+    id: Mapped[int] = Field.pk()
+    title: Mapped[str] = Field.string(max_length=200)
+    slug: Mapped[str] = Field.string(max_length=200, unique=True, index=True)
+    content: Mapped[str] = Field.text()
+    is_published: Mapped[bool] = Field.boolean(default=False)
+    views_count: Mapped[int] = Field.integer(default=0)
+    created_at: Mapped[DateTime] = Field.datetime(auto_now_add=True)
+    updated_at: Mapped[DateTime | None] = Field.datetime(auto_now=True, nullable=True)
+    author_id: Mapped[int | None] = Field.foreign_key(
+        "bench_authors.id", related_name="posts", nullable=True
+    )
+    tags: fields.ManyToManyRelation[Tag] = fields.ManyToManyField(
+        "models.Tag",
+        related_name="posts",
+        through="bench_posts_tags",
+        forward_key="tag_id",
+        backward_key="post_id",
+    )
+
+
 class PostViewSet(ModelViewSet):
     model = Post
     input_schema = PostInput
@@ -65,6 +108,21 @@ class PublishedPostViewSet(PostViewSet):
 Posts: type[PostViewSet] = PublishedPostViewSet if FILTERED else PostViewSet
 
 
+class NestedPostViewSet(ModelViewSet):
+    """No `select_related`/`prefetch_related` written: the output schema says what to load."""
+
+    model = NestedPost
+    output_schema = NestedPostOutput
+    permission_classes = [AllowAny]
+    page_size = 20
+    max_page_size = 100
+
+    def get_queryset(self, db: BaseDBAsyncClient) -> Any:
+        if FILTERED:
+            return NestedPost.objects.using(db).filter(is_published=True).order_by("-created_at")
+        return NestedPost.objects.using(db)
+
+
 class AuthPostViewSet(Posts):
     permission_classes = [IsAuthenticated]
 
@@ -82,13 +140,15 @@ router = AutoRouter(prefix="/posts", tags=["Posts"])
 router.register("", Posts, basename="post")
 auth_router = AutoRouter(prefix="/auth-posts", tags=["Posts"])
 auth_router.register("", AuthPostViewSet, basename="auth-post")
+nested_router = AutoRouter(prefix="/nested-posts", tags=["Posts"])
+nested_router.register("", NestedPostViewSet, basename="nested-post")
 
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "sqlite+aiosqlite:///:memory:")
 SECRET_KEY = os.environ.get("BENCH_SECRET_KEY", "bench-secret-key-" + "x" * 32)
 
 app = CoreApp(
     title="bench-framework",
-    routers=[router, auth_router],
+    routers=[router, auth_router, nested_router],
     settings=Settings(_env_file=None, database_url=DATABASE_URL, secret_key=SECRET_KEY),
     models=[__name__],
     create_schema=True,

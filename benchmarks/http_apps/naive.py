@@ -9,7 +9,9 @@ published ones newest first (default: `filtered`), as the framework app does.
 The same routes as the framework app: `/posts/` (anonymous), `/auth-posts/` (a Bearer token:
 `current_user` verifies the HS256 JWT and its claims, checks the token's `jti` against the
 revoked-tokens table, then loads the active user, one query each), and `/health/` and
-`/health-plain/` (both plain routes).
+`/health-plain/` (both plain routes), and `/nested-posts/`: posts with their author and tags,
+loaded by hand with `select_related("author").prefetch_related("tags")`, as Tortoise's docs
+advise.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from tortoise.contrib.fastapi import RegisterTortoise
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
-from benchmarks.http_apps.schemas import PostInput, PostOutput, PostPage
+from benchmarks.http_apps.schemas import NestedPostPage, PostInput, PostOutput, PostPage
 
 FILTERED = os.environ.get("BENCH_QUERYSET", "filtered") != "stock"
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "sqlite://:memory:")
@@ -48,6 +50,46 @@ class Post(Model):
 
     class Meta:
         table = "posts"
+
+
+class Author(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=100)
+
+    class Meta:
+        table = "bench_authors"
+
+
+class Tag(Model):
+    id = fields.IntField(primary_key=True)
+    label = fields.CharField(max_length=50)
+
+    class Meta:
+        table = "bench_tags"
+
+
+class NestedPost(Model):
+    id = fields.IntField(primary_key=True)
+    title = fields.CharField(max_length=200)
+    slug = fields.CharField(max_length=200, unique=True, db_index=True)
+    content = fields.TextField()
+    is_published = fields.BooleanField(default=False)
+    views_count = fields.IntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True, null=True)
+    author: fields.ForeignKeyNullableRelation[Author] = fields.ForeignKeyField(
+        "models.Author", related_name="posts", null=True
+    )
+    tags: fields.ManyToManyRelation[Tag] = fields.ManyToManyField(
+        "models.Tag",
+        related_name="posts",
+        through="bench_posts_tags",
+        forward_key="tag_id",
+        backward_key="post_id",
+    )
+
+    class Meta:
+        table = "bench_posts"
 
 
 class User(Model):
@@ -204,6 +246,37 @@ async def get_post_authenticated(post_id: int, user: CurrentUser) -> Post:
 @app.post("/auth-posts/", response_model=PostOutput, status_code=201)
 async def create_post_authenticated(body: PostInput, user: CurrentUser) -> Post:
     return await Post.create(**body.model_dump())
+
+
+@app.get("/nested-posts/", response_model=NestedPostPage)
+async def list_nested_posts(
+    request: Request,
+    page: int = Query(1, ge=1),
+    page_size: int = Query(20, ge=1, le=100),
+) -> dict[str, Any]:
+    query = NestedPost.all()
+    if FILTERED:
+        query = query.filter(is_published=True).order_by("-created_at")
+    else:
+        query = query.order_by("id")
+    offset = (page - 1) * page_size
+    count = await query.count()
+    if page > 1 and offset >= count:
+        raise HTTPException(status_code=404, detail="Invalid page.")
+    rows = (
+        await query.offset(offset)
+        .limit(page_size)
+        .select_related("author")
+        .prefetch_related("tags")
+    )
+    next_url = None
+    if offset + page_size < count:
+        next_url = str(request.url.include_query_params(page=page + 1))
+    previous_url = None
+    if page > 1:
+        previous = request.url.include_query_params(page=page - 1)
+        previous_url = str(previous.remove_query_params("page") if page == 2 else previous)
+    return {"count": count, "next": next_url, "previous": previous_url, "results": rows}
 
 
 # Health ---------------------------------------------------------------------------------------

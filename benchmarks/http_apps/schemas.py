@@ -51,3 +51,31 @@ class PostPage(BaseModel):
     next: str | None
     previous: str | None
     results: list[PostOutput]
+
+
+class AuthorOutput(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+
+
+class TagOutput(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    label: str
+
+
+class NestedPostOutput(PostOutput):
+    """A post with its author (a nullable foreign key) and its tags (a many-to-many)."""
+
+    author: AuthorOutput | None
+    tags: list[TagOutput]
+
+
+class NestedPostPage(BaseModel):
+    count: int
+    next: str | None
+    previous: str | None
+    results: list[NestedPostOutput]

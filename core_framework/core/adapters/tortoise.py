@@ -82,6 +82,22 @@ def reads_as_rows(queryset: QuerySet[Any]) -> bool:
     return not any(getattr(queryset, name) for name in _NOT_ROWS)
 
 
+def loads_relations(queryset: QuerySet[Any]) -> bool:
+    """Whether the queryset has `select_related` or `prefetch_related` of its own."""
+    return bool(queryset._select_related or queryset._prefetch_map or queryset._prefetch_queries)
+
+
+def queryset_prefetches(queryset: QuerySet[Any]) -> tuple[list[str], set[str]]:
+    """The queryset's `prefetch_related` paths given as strings (`prefetch_related` replaces
+    them, so adding one means passing them again), and the relations given `Prefetch` objects."""
+    paths = [
+        path
+        for field, nested in queryset._prefetch_map.items()
+        for path in (field, *(f"{field}__{sub}" for sub in sorted(map(str, nested))))
+    ]
+    return paths, set(queryset._prefetch_queries)
+
+
 def compile_query(query: Any) -> tuple[BaseDBAsyncClient, str, list[Any]]:
     """A Tortoise query's connection, SQL and parameters, as Tortoise would run it."""
     query._choose_db_if_not_chosen()

@@ -50,3 +50,8 @@ def _point_at(fk: ForeignKeyFieldInstance, model: type[TortoiseModel], column: s
 def unresolved_tables() -> list[str]:
     """Tables named by foreign keys for which no model has been defined (for error messages)."""
     return sorted(table for table, waiting in _pending.items() if waiting)
+
+
+def registered_models() -> list[type[TortoiseModel]]:
+    """Every concrete model defined so far (relations are resolved against them)."""
+    return list(_models_by_table.values())

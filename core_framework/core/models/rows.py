@@ -205,7 +205,7 @@ def _converters(model: type[Model], columns: tuple[str, ...]) -> list[tuple[str,
         native = {name for _, name, _ in model._meta.db_native_fields}
         found = []
         for name in columns:
-            if name in native:
+            if name in native or "__" in name:  # a related model's column: its caller's
                 continue
             field = model._meta.fields_map[name]
             convert = (

@@ -30,6 +30,13 @@ from core.views.filters import (
     ordering_terms,
     reject_unknown_params,
 )
+from core.views.nested import (
+    NO_LOADING,
+    EagerLoading,
+    ManyToManyInput,
+    eager_loading,
+    many_to_many_inputs,
+)
 from core.views.pagination import (
     DEFAULT_PAGINATION,
     BasePagination,
@@ -99,6 +106,27 @@ class GenericViewSet(View):
         if cls.output_schema is None:
             return None
         return _serializer(cls.output_schema, getattr(cls, "model", None))
+
+    @classmethod
+    def get_eager_loading(cls) -> EagerLoading:
+        """The relations the output schema nests (`author: AuthorOutput`, `tags: list[...]`),
+        as the `select_related`/`prefetch_related` that load them; checked once, at route build."""
+        model = getattr(cls, "model", None)
+        if cls.output_schema is None or model is None:
+            return NO_LOADING
+        return eager_loading(cls.output_schema, model, f"{cls.__name__}.output_schema")
+
+    @classmethod
+    def get_many_to_many_inputs(cls) -> tuple[ManyToManyInput, ...]:
+        """The input schema's `<name>_ids` fields that set a many-to-many (`tag_ids` -> `tags`)."""
+        model = getattr(cls, "model", None)
+        if cls.input_schema is None or model is None:
+            return ()
+        return many_to_many_inputs(cls.input_schema, model)
+
+    async def load_related(self, objs: list[Any], db: BaseDBAsyncClient) -> None:
+        """Load the output schema's nested relations onto objects fetched without them."""
+        await self.get_eager_loading().load(objs, db)
 
     # Queryset and lookup --------------------------------------------------------------
 

@@ -19,7 +19,8 @@ from core.db.one_trip import insert_and_commit
 from core.models.rows import lookup_row, read_rows, rows_readable
 from core.models.update import update_fields_for
 from core.permissions import owner_field_of
-from core.views.errors import NotFound
+from core.views.errors import NotFound, field_error
+from core.views.nested import ManyToManyInput
 from core.views.serialization import JSONBytesResponse
 
 
@@ -29,6 +30,40 @@ def _as_dict(data: BaseModel | dict[str, Any] | None, partial: bool) -> dict[str
     if isinstance(data, BaseModel):
         return data.model_dump(exclude_unset=partial)
     return dict(data)
+
+
+Links = list[tuple[ManyToManyInput, list[Any]]]
+
+
+async def pop_links(view: Any, values: dict[str, Any], db: BaseDBAsyncClient) -> Links:
+    """Take the many-to-many ids (`tag_ids`) out of `values`, each id checked to exist.
+
+    An unknown id is a 400 naming the field, before anything is written.
+    """
+    links: Links = []
+    for link in view.get_many_to_many_inputs():
+        ids = values.pop(link.field, None)
+        if ids is None:
+            continue
+        wanted = list(dict.fromkeys(ids))
+        targets = list(await link.target.filter(pk__in=wanted).using_db(db)) if wanted else []
+        found = {target.pk for target in targets}
+        missing = [pk for pk in wanted if pk not in found]
+        if missing:
+            message = f'Invalid pk "{missing[0]}" - object does not exist.'
+            raise field_error(link.field, message, "does_not_exist")
+        links.append((link, targets))
+    return links
+
+
+async def set_links(obj: Any, links: Links, db: BaseDBAsyncClient, replace: bool) -> None:
+    """Point each many-to-many of `obj` at its targets (replacing what it had on update)."""
+    for link, targets in links:
+        related = getattr(obj, link.relation)
+        if replace:
+            await related.clear(using_db=db)
+        if targets:
+            await related.add(*targets, using_db=db)
 
 
 class ListModelMixin:
@@ -45,8 +80,12 @@ class ListModelMixin:
     async def fetch_rows(self: Any, queryset: Any) -> Sequence[Any]:
         """Plain rows when the route reads rows (`plan.rows`), else model instances."""
         if self.plan.rows and rows_readable(queryset, self.model):
-            return await read_rows(queryset, self.get_output_serializer().row_columns)
-        return list(await queryset)
+            serializer = self.get_output_serializer()
+            if serializer.row_columns is not None:
+                return await read_rows(queryset, serializer.row_columns)
+            if serializer.nested_rows.can_read(queryset):  # relations nested one level deep
+                return await serializer.nested_rows.read(queryset)
+        return list(await self.get_eager_loading().apply(queryset))
 
 
 class RetrieveModelMixin:
@@ -67,7 +106,9 @@ class RetrieveModelMixin:
                 if row is None:
                     raise NotFound()
                 return serializer.response(row)
-        return serializer.response(await self.get_object(db, **kwargs))
+        obj = await self.get_object(db, **kwargs)
+        await self.load_related([obj], db)
+        return serializer.response(obj)
 
 
 class CreateModelMixin:
@@ -83,12 +124,15 @@ class CreateModelMixin:
         values = _as_dict(data, partial=False)
         values = await self.perform_create_validation(values, db)
         await self.check_unique_fields(values, db)  # after the hook: it may set unique values
+        links = await pop_links(self, values, db)
         serializer = self.get_output_serializer()
         if self.plan.one_trip_create:  # the INSERT is the action's last statement
             body = await insert_and_commit(db, self.new_object(values), serializer.dump)
             return JSONBytesResponse(body, status_code=201)
         obj = await self.perform_create(values, db)
+        await set_links(obj, links, db, replace=False)
         await self.after_create(obj, db)
+        await self.load_related([obj], db)
         return serializer.response(obj, status_code=201)
 
     async def perform_create_validation(
@@ -130,8 +174,11 @@ class UpdateModelMixin:
         values = _as_dict(data, partial=partial)
         values = await self.perform_update_validation(values, db)
         await self.check_unique_fields(values, db, instance=obj)
+        links = await pop_links(self, values, db)
         await self.perform_update(obj, values, db)
+        await set_links(obj, links, db, replace=True)
         await self.after_update(obj, db)
+        await self.load_related([obj], db)
         return self.get_output_serializer().response(obj)
 
     async def partial_update(

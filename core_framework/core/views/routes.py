@@ -104,10 +104,12 @@ def _rows_off(view_cls: type[GenericViewSet], action: str) -> str | None:
     if not view_cls.read_rows:
         return "read_rows = False"
     serializer = view_cls.get_output_serializer()
-    if serializer is None or serializer.row_columns is None:
+    if serializer is None or (serializer.row_columns is None and serializer.nested_rows is None):
         return "the output schema is not exactly model columns"
     if action == "list":
         return None
+    if serializer.row_columns is None:
+        return "the output schema nests relations (retrieve reads the object)"
     overridden = _first_overridden(
         view_cls, GenericViewSet, "get_object", "check_object_permissions", "get_permissions"
     )
@@ -127,6 +129,7 @@ def _one_trip(view_cls: type[GenericViewSet]) -> bool:
         and serializer is not None
         and serializer.runs_no_schema_code
         and _first_overridden(view_cls, CreateModelMixin, "perform_create", "after_create") is None
+        and not view_cls.get_many_to_many_inputs()  # ids set after the INSERT
         and model_inserts_plainly(view_cls.model)
     )
 
@@ -164,6 +167,9 @@ def viewset_routes(view_cls: type[GenericViewSet], prefix: str, basename: str) -
     lookup = lookup_parameter(view_cls) if has_model else None
     detail_path = f"{prefix}/{{{lookup.name}}}" if lookup is not None else None
     name = view_cls.model.__name__ if has_model else basename
+    if has_model:  # nested relations the model lacks fail here, not at request time
+        view_cls.get_eager_loading()
+        view_cls.get_many_to_many_inputs()
     specs: list[RouteSpec] = []
 
     for attr in dir(view_cls):

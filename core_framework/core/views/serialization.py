@@ -11,6 +11,8 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.responses import Response
 from tortoise.models import Model as TortoiseModel
 
+from core.views.nested import NestedRows, nested_rows
+
 
 class JSONBytesResponse(Response):
     media_type = "application/json"
@@ -51,13 +53,25 @@ class OutputSerializer:
         """
         if self.model is None:
             return None
-        columns = self.model._meta.fields_db_projection
+        meta = self.model._meta
+        # Before the ORM starts (routes are built first) a foreign key's `author_id` is not
+        # in the projection yet: it is a column all the same.
+        columns = set(meta.fields_db_projection)
+        columns.update(f"{name}_id" for name in meta.fk_fields | meta.o2o_fields)
         names = []
         for name, info in self.schema.model_fields.items():
             if name not in columns or info.alias or info.validation_alias:
                 return None
             names.append(name)
         return tuple(names)
+
+    @cached_property
+    def nested_rows(self) -> NestedRows | None:
+        """How to read a list page as rows when the schema nests relations of plain columns
+        one level deep (`author: AuthorOutput`, `tags: list[TagOutput]`), else None."""
+        if self.model is None or self.row_columns is not None:
+            return None
+        return nested_rows(self.schema, self.model)
 
     @cached_property
     def runs_no_schema_code(self) -> bool:
