@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -74,13 +75,26 @@ MAX_OFFSET = 2**63 - 1
 
 class BasePagination:
     """How the list action pages its rows (DRF's `pagination_class`); the envelope is the same
-    `{"count", "next", "previous", "results"}` for every class here."""
+    `{"count", "next", "previous", "results"}` for every class here.
+
+    An instance serves one request: `paginate_queryset` reads the page's rows and remembers the
+    count and links, `get_paginated_response` wraps the encoded rows in the envelope.
+    """
 
     #: Query parameters: name -> `fastapi.Query` keyword arguments (all typed `int`).
     query_params: ClassVar[dict[str, dict[str, Any]]] = {}
 
-    async def paginate(self, view: Any, request: Request, queryset: Any) -> Response:
+    count: int = 0
+    next_url: str | None = None
+    previous_url: str | None = None
+
+    async def paginate_queryset(self, queryset: Any, request: Request, view: Any) -> Sequence[Any]:
+        """The rows of the page the request asks for (read with `view.fetch_rows`)."""
         raise NotImplementedError
+
+    def get_paginated_response(self, data: bytes) -> Response:
+        """The envelope around `data`, the page's rows already encoded as a JSON array."""
+        return JSONBytesResponse(envelope(self.count, self.next_url, self.previous_url, data))
 
 
 class PageNumberPagination(BasePagination):
@@ -91,16 +105,15 @@ class PageNumberPagination(BasePagination):
         "page_size": {"ge": 1, "description": "Number of results to return per page."},
     }
 
-    async def paginate(self, view: Any, request: Request, queryset: Any) -> Response:
+    async def paginate_queryset(self, queryset: Any, request: Request, view: Any) -> Sequence[Any]:
         page = page_request(
             view.query.get("page"), view.query.get("page_size"), view.page_size, view.max_page_size
         )
-        count = await count_rows(queryset)
-        check_page_exists(page, count)
+        self.count = await count_rows(queryset)
+        check_page_exists(page, self.count)
         rows = await view.fetch_rows(queryset.offset(page.offset).limit(page.size))
-        next_url, previous_url = page_links(request.url, page, count)
-        results = view.get_output_serializer().dump_many(rows)
-        return JSONBytesResponse(envelope(count, next_url, previous_url, results))
+        self.next_url, self.previous_url = page_links(request.url, page, self.count)
+        return rows
 
 
 class LimitOffsetPagination(BasePagination):
@@ -112,7 +125,7 @@ class LimitOffsetPagination(BasePagination):
         "offset": {"description": "The initial index from which to return the results (>= 0)."},
     }
 
-    async def paginate(self, view: Any, request: Request, queryset: Any) -> Response:
+    async def paginate_queryset(self, queryset: Any, request: Request, view: Any) -> Sequence[Any]:
         limit, offset = view.query.get("limit"), view.query.get("offset") or 0
         if limit is not None and limit < 1:
             raise field_error("limit", "Ensure this value is at least 1.", "limit", "query")
@@ -120,24 +133,23 @@ class LimitOffsetPagination(BasePagination):
             message = f"Ensure this value is between 0 and {MAX_OFFSET}."
             raise field_error("offset", message, "offset", "query")
         limit = min(limit or view.page_size, view.max_page_size)
-        count = await count_rows(queryset)
+        self.count = count = await count_rows(queryset)
         rows = (
             [] if offset >= count else await view.fetch_rows(queryset.offset(offset).limit(limit))
         )
         url = request.url
-        next_url = None
         if offset + limit < count:
-            next_url = str(url.include_query_params(limit=limit, offset=offset + limit))
-        previous_url = None
+            self.next_url = str(url.include_query_params(limit=limit, offset=offset + limit))
         if offset > 0:
             if offset - limit <= 0:
-                previous_url = str(
+                self.previous_url = str(
                     url.include_query_params(limit=limit).remove_query_params("offset")
                 )
             else:
-                previous_url = str(url.include_query_params(limit=limit, offset=offset - limit))
-        results = view.get_output_serializer().dump_many(rows)
-        return JSONBytesResponse(envelope(count, next_url, previous_url, results))
+                self.previous_url = str(
+                    url.include_query_params(limit=limit, offset=offset - limit)
+                )
+        return rows
 
 
 def import_pagination(path: str | None) -> type[BasePagination] | None:

@@ -22,7 +22,7 @@ from core.throttling.throttles import declared_throttles
 from core.views.decorators import get_action_info
 from core.views.endpoints import ActionEndpoint, keyword_parameter
 from core.views.errors import error_responses
-from core.views.filters import integer_bounds, query_signature
+from core.views.filters import integer_bounds
 from core.views.generics import GenericViewSet
 from core.views.mixins import CreateModelMixin
 from core.views.plan import NO_FAST_PATHS, RoutePlan
@@ -229,12 +229,7 @@ def viewset_routes(view_cls: type[GenericViewSet], prefix: str, basename: str) -
         response_model: Any = output
         if action == "list":
             pagination = view_cls.get_pagination_class()
-            query = query_signature(
-                view_cls.get_filter_params(),
-                bool(view_cls.search_fields),
-                bool(view_cls.ordering_fields),
-                pagination.query_params if pagination is not None else {},
-            )
+            query = view_cls.get_query_params()
             if output is not None:
                 response_model = page_model(output) if pagination else list[output]  # type: ignore[valid-type]
         if action == "destroy":
