@@ -21,16 +21,20 @@ _EXPORTS = {
     "APIView": "core.views",
     "AsyncSession": "core.db",
     "AutoRouter": "core.routing",
+    "BaseFilterBackend": "core.views",
     "CoreApp": "core.app",
     "F": "core.models",
     "Field": "core.models",
+    "FilterSetBackend": "core.views",
     "InputSchema": "core.schemas",
     "Mapped": "core.models",
     "Model": "core.models",
     "ModelViewSet": "core.views",
+    "OrderingFilter": "core.views",
     "OutputSchema": "core.schemas",
     "Q": "core.models",
     "ReadOnlyModelViewSet": "core.views",
+    "SearchFilter": "core.views",
     "Settings": "core.config",
     "ViewSet": "core.views",
     "action": "core.views",
@@ -40,16 +44,20 @@ __all__ = [
     "APIView",
     "AsyncSession",
     "AutoRouter",
+    "BaseFilterBackend",
     "CoreApp",
     "F",
     "Field",
+    "FilterSetBackend",
     "InputSchema",
     "Mapped",
     "Model",
     "ModelViewSet",
+    "OrderingFilter",
     "OutputSchema",
     "Q",
     "ReadOnlyModelViewSet",
+    "SearchFilter",
     "Settings",
     "ViewSet",
     "__version__",
@@ -63,7 +71,17 @@ if TYPE_CHECKING:
     from core.models import F, Field, Mapped, Model, Q
     from core.routing import AutoRouter
     from core.schemas import InputSchema, OutputSchema
-    from core.views import APIView, ModelViewSet, ReadOnlyModelViewSet, ViewSet, action
+    from core.views import (
+        APIView,
+        BaseFilterBackend,
+        FilterSetBackend,
+        ModelViewSet,
+        OrderingFilter,
+        ReadOnlyModelViewSet,
+        SearchFilter,
+        ViewSet,
+        action,
+    )
 
 
 def __getattr__(name: str) -> Any:
