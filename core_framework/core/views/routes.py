@@ -17,6 +17,7 @@ from fastapi import Path
 from pydantic import BaseModel, create_model
 
 from core.db.one_trip import model_inserts_plainly
+from core.exceptions import ImproperlyConfigured
 from core.permissions import AllowAny
 from core.throttling.throttles import declared_throttles
 from core.views.decorators import get_action_info
@@ -186,6 +187,10 @@ def viewset_routes(view_cls: type[GenericViewSet], prefix: str, basename: str) -
             continue
         if info.detail and detail_path is None:
             raise TypeError(f"{view_cls.__name__}.{attr}: detail actions need a `model`")
+        if attr in CRUD_ACTIONS:  # DRF's check: the route names would clash
+            raise ImproperlyConfigured(
+                f"{view_cls.__name__}.{attr}: an @action cannot be named like a CRUD action"
+            )
         base = detail_path if info.detail else prefix
         status = info.status_code or 200
         specs.append(
