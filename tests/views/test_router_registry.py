@@ -7,11 +7,12 @@ from typing import Any
 import pytest
 from fastapi import APIRouter
 
-from core import AutoRouter, CoreApp, ReadOnlyModelViewSet, ViewSet, action
+from core import APIView, AutoRouter, CoreApp, ReadOnlyModelViewSet, ViewSet, action
 from core.exceptions import ImproperlyConfigured
 from core.permissions import AllowAny
 from core.routing import Registration
 from core.testing import app_client, app_database
+from core.views.endpoints import APIViewRoute
 from tests.example_models import Post, User
 from tests.guide_app import PostOutput, PostViewSet
 from tests.views.conftest import app_with, make_post
@@ -113,3 +114,35 @@ def test_routers_with_options_of_their_own_are_included_the_fastapi_way() -> Non
     app = CoreApp(title="t", routers=[guarded], database_url="sqlite+aiosqlite:///:memory:")
     assert paths(app) == ["/guarded/", "/guarded/{id}/"]
     assert not guarded.mounted  # FastAPI keeps the router: a late registration is served
+
+
+class Health(APIView):
+    permission_classes = [AllowAny]
+
+    async def get(self, request: Any, **kwargs: Any) -> dict[str, str]:
+        return {"status": "healthy"}
+
+
+async def test_routes_added_by_hand_are_built_with_the_viewsets() -> None:
+    system = AutoRouter(prefix="/system", tags=["System"])
+    system.add_api_route("/health/", Health.as_route("/health/")[1], methods=["GET"])
+
+    @system.get("/version/", tags=["Meta"])
+    async def version() -> dict[str, str]:
+        return {"version": "1"}
+
+    api = AutoRouter(prefix="/api")
+    api.include_router(system, tags=["Outer"])
+    api.register("/catalog", Catalog, basename="catalog")
+    app = app_with(api)
+    routes = {getattr(route, "path", ""): route for route in app.routes}
+    assert type(routes["/api/system/health/"]) is APIViewRoute
+    assert app.openapi()["paths"]["/api/system/version/"]["get"]["tags"] == [
+        "Outer",
+        "System",
+        "Meta",
+    ]
+    async with app_client(app) as http:
+        assert (await http.get("/api/system/health/")).json() == {"status": "healthy"}
+        assert (await http.get("/api/system/version/")).json() == {"version": "1"}
+        assert (await http.get("/api/catalog/")).json()["count"] == 0
