@@ -103,7 +103,7 @@ class CoreApp(FastAPI):
         install_local_docs(self)
 
     def include_router(self, router: APIRouter, **options: Any) -> None:
-        """FastAPI's `include_router`; AutoRouters are copied in flat (`include_flat`)."""
+        """FastAPI's `include_router`; AutoRouters are built in flat (`include_flat`)."""
         prefix = options.pop("prefix", "")
         tags = options.pop("tags", None)
         if not include_flat(self.router, router, prefix, tags, options):

@@ -125,6 +125,14 @@ class Settings(BaseSettings):
     api_prefix: str = "/api/v1"
     # What ViewSets without their own `pagination_class` use (a dotted path; empty: plain lists)
     default_pagination_class: str | None = "core.views.pagination.PageNumberPagination"
+    # What ViewSets without their own `filter_backends` use, applied in order (dotted paths)
+    default_filter_backends: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [
+            "core.views.filters.SearchFilter",
+            "core.views.filters.OrderingFilter",
+            "core.views.filters.FilterSetBackend",
+        ]
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_size: int = 1024 * 1024
     docs_assets: Literal["local", "cdn"] = "local"  # where /docs and /redoc load their JS/CSS
@@ -166,9 +174,9 @@ class Settings(BaseSettings):
     migrations_engine: Literal["tortoise", "aerich"] = "tortoise"
     migrations_dir: str = "migrations"
 
-    _split_lists = field_validator("models", "cors_origins", "throttle_classes", mode="before")(
-        classmethod(lambda cls, v: _split_comma_list(v))
-    )
+    _split_lists = field_validator(
+        "models", "cors_origins", "throttle_classes", "default_filter_backends", mode="before"
+    )(classmethod(lambda cls, v: _split_comma_list(v)))
 
     @field_validator("auth_password_hasher")
     @classmethod

@@ -1,17 +1,59 @@
-"""`AutoRouter`: DRF's router on a FastAPI `APIRouter`."""
+"""`AutoRouter`: DRF's router on a FastAPI `APIRouter`, a registry whose routes are built late.
+
+`register` records a ViewSet (its routes are checked and described straight away, so a
+mistake fails at the `register` line); `include_router` records an included AutoRouter. The
+FastAPI routes are made from these records when an app includes the router (`include_flat`),
+or when the router's own `routes` are read, as DRF's `urls` property does.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 
+from core.exceptions import ImproperlyConfigured
 from core.views.endpoints import ActionRoute, APIViewRoute
 from core.views.generics import GenericViewSet
 from core.views.routes import viewset_routes
+
+#: `add_api_route`'s signature: a path, an endpoint and FastAPI's keyword arguments.
+AddRoute = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class RouteCall:
+    """One `add_api_route` call, kept as it was made so it can be made again elsewhere."""
+
+    path: str
+    endpoint: Any
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One `register` call: the ViewSet, its prefix and basename, and its routes' calls."""
+
+    prefix: str
+    viewset: type[GenericViewSet]
+    basename: str
+    calls: tuple[RouteCall, ...]
+
+
+@dataclass(frozen=True)
+class Inclusion:
+    """An AutoRouter included in this one, with the prefix and tags of the inclusion."""
+
+    router: AutoRouter
+    prefix: str
+    tags: list[str | Enum] = field(default_factory=list)
+
+
+Entry = RouteCall | Registration | Inclusion
 
 
 class AutoRouter(APIRouter):
@@ -21,22 +63,80 @@ class AutoRouter(APIRouter):
     posts_router = AutoRouter(prefix="/posts", tags=["Posts"])
     posts_router.register("", PostViewSet, basename="post")
     ```
+
+    Registering or including in any order works until an app includes the router (directly
+    or through another AutoRouter); then the app has built its routes, and a later
+    `register` is an error rather than a route the app would never serve.
     """
 
+    _routes: list[BaseRoute]
+
     def __init__(self, prefix: str = "", tags: Sequence[str] | None = None, **kwargs: Any) -> None:
+        self.entries: list[Entry] = []
+        self._built: list[BaseRoute] = []  # the routes made from `entries` in `routes`
+        self._built_version = 0
+        self._version = 0
+        #: Set once an app has built its routes from this router (`include_flat`).
+        self.mounted = False
         kwargs.setdefault("route_class", APIViewRoute)  # serves APIView endpoints directly
         super().__init__(prefix=prefix.rstrip("/"), tags=list(tags) if tags else None, **kwargs)
-        self.has_lifespan = kwargs.get("lifespan") is not None
-        #: Set once the routes are copied into another router: later routes would be missed.
-        self.copied = False
+        #: FastAPI options of the router itself (dependencies, responses, a lifespan, ...):
+        #: a router that has any is included the FastAPI way, which applies them.
+        self.router_options = {
+            name: value for name, value in kwargs.items() if name != "route_class"
+        }
 
-    def add_api_route(self, path: str, endpoint: Any, **kwargs: Any) -> None:
-        if self.copied:
-            raise RuntimeError(
-                f"AutoRouter(prefix={self.prefix!r}) is already included in another router: "
-                "register its ViewSets and routes before including it"
+    # The registry ---------------------------------------------------------------------
+
+    def register(
+        self, prefix: str, viewset: type[GenericViewSet], basename: str | None = None
+    ) -> None:
+        """Record the ViewSet's CRUD and `@action` routes under `prefix` (may be "")."""
+        self._check_open()
+        prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
+        if basename is None:
+            basename = self.get_default_basename(viewset)
+        if any(entry.basename == basename for entry in self.registry):
+            raise ImproperlyConfigured(
+                f'basename {basename!r} is already registered on AutoRouter(prefix="'
+                f'{self.prefix}"): give {viewset.__name__} its own `basename=`'
             )
-        super().add_api_route(path, endpoint, **kwargs)
+        # FastAPI adds the router's own tags to every route: don't repeat them.
+        tags = [tag for tag in viewset.tags or () if tag not in (self.tags or ())] or None
+        calls = tuple(
+            RouteCall(
+                spec.path,
+                spec.endpoint,
+                {
+                    "methods": spec.methods,
+                    "name": spec.name,
+                    "status_code": spec.status_code,
+                    "response_model": spec.response_model,
+                    "summary": spec.summary,
+                    "tags": tags,
+                    "route_class_override": ActionRoute,
+                    **spec.docs,
+                },
+            )
+            for spec in viewset_routes(viewset, prefix, basename)
+        )
+        self._record(Registration(prefix, viewset, basename, calls))
+
+    @property
+    def registry(self) -> list[Registration]:
+        """The `register` calls, in order (DRF's `router.registry`)."""
+        return [entry for entry in self.entries if isinstance(entry, Registration)]
+
+    @staticmethod
+    def get_default_basename(viewset: type[GenericViewSet]) -> str:
+        """The model's name in lower case, else the ViewSet's."""
+        model = getattr(viewset, "model", None)
+        return model.__name__.lower() if model is not None else viewset.__name__.lower()
+
+    def add_api_route(self, path: str, endpoint: Any, **options: Any) -> None:
+        """FastAPI's `add_api_route` (and so `@router.get`, ...), recorded like a ViewSet."""
+        self._check_open()
+        self._record(RouteCall(path, endpoint, options))
 
     def include_router(
         self,
@@ -46,33 +146,103 @@ class AutoRouter(APIRouter):
         tags: list[str | Enum] | None = None,
         **options: Any,
     ) -> None:
-        """FastAPI's `include_router`; AutoRouters are copied in flat (see `include_flat`)."""
-        if not include_flat(self, router, prefix, tags, options):
+        """FastAPI's `include_router`; an AutoRouter is recorded and built flat (`flattens`)."""
+        self._check_open()
+        if isinstance(router, AutoRouter) and router.flattens(options):
+            self._record(Inclusion(router, prefix, list(tags or [])))
+        else:
             super().include_router(router, prefix=prefix, tags=tags, **options)
 
-    def register(
-        self, prefix: str, viewset: type[GenericViewSet], basename: str | None = None
-    ) -> None:
-        """Add the ViewSet's CRUD and `@action` routes under `prefix` (may be "")."""
-        prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
-        if basename is None:
-            model = getattr(viewset, "model", None)
-            basename = model.__name__.lower() if model is not None else viewset.__name__.lower()
-        # FastAPI adds the router's own tags to every route: don't repeat them.
-        tags = [tag for tag in viewset.tags or () if tag not in (self.tags or ())] or None
-        for spec in viewset_routes(viewset, prefix, basename):
-            self.add_api_route(
-                spec.path,
-                spec.endpoint,
-                methods=spec.methods,
-                name=spec.name,
-                status_code=spec.status_code,
-                response_model=spec.response_model,
-                summary=spec.summary,
-                tags=tags,
-                route_class_override=ActionRoute,
-                **spec.docs,
+    def _record(self, entry: Entry) -> None:
+        self.entries.append(entry)
+        self._version += 1
+        self._mark_routes_changed()
+
+    def _check_open(self) -> None:
+        if self.mounted:
+            raise RuntimeError(
+                f"AutoRouter(prefix={self.prefix!r}) is already included in an app, which has "
+                "built its routes from it: register its ViewSets and routes before including "
+                "it in the app"
             )
+
+    # Building routes ------------------------------------------------------------------
+
+    def flattens(self, options: dict[str, Any] | None = None) -> bool:
+        """Whether an inclusion with `options` can build this router's routes flat.
+
+        FastAPI matches a request once per level of included routers, twice each; built flat,
+        a route is matched once. Routers that carry more than routes (their own options, a
+        lifespan, startup handlers, Starlette routes, FastAPI inclusions) are left to FastAPI.
+        """
+        return not (
+            options
+            or self.router_options
+            or self.on_startup
+            or self.on_shutdown
+            or len(self.routes) != len(self._built)
+            or any(not entry.router.flattens() for entry in self._inclusions())
+        )
+
+    def build(self, add: AddRoute, prefix: str = "", tags: Sequence[str | Enum] = ()) -> None:
+        """Make this router's routes with `add` (a router's `add_api_route`), as included
+        under `prefix` and `tags`: this router's prefix and tags come after those."""
+        prefix, tags = prefix + self.prefix, [*tags, *(self.tags or [])]
+        for entry in self.entries:
+            if isinstance(entry, Inclusion):
+                entry.router.build(add, prefix + entry.prefix, [*tags, *entry.tags])
+                continue
+            for call in entry.calls if isinstance(entry, Registration) else (entry,):
+                options = {
+                    **call.options,
+                    "tags": [*tags, *(call.options.get("tags") or [])],
+                    "route_class_override": call.options.get("route_class_override")
+                    or self.route_class,
+                }
+                add(prefix + call.path, call.endpoint, **options)
+
+    def mark_mounted(self) -> None:
+        """Note that an app built its routes from this router and those it includes."""
+        self.mounted = True
+        for entry in self._inclusions():
+            entry.router.mark_mounted()
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        """The router's own routes, built from the registry when it changed (DRF's `urls`)."""
+        version = self._tree_version()
+        if version != self._built_version:
+            self._built_version = version
+            built = {id(route) for route in self._built}
+            self._routes = [route for route in self._routes if id(route) not in built]
+            self._built = []
+            for entry in self.entries:
+                self._build_own(entry)
+        return self._routes
+
+    @routes.setter
+    def routes(self, routes: list[BaseRoute]) -> None:
+        self._routes = routes
+
+    def _build_own(self, entry: Entry) -> None:
+        before = len(self._routes)
+        add = super().add_api_route  # applies this router's prefix, tags and route class
+        if isinstance(entry, Inclusion):
+            entry.router.build(add, entry.prefix, entry.tags)
+        else:
+            for call in entry.calls if isinstance(entry, Registration) else (entry,):
+                add(call.path, call.endpoint, **call.options)
+        self._built.extend(self._routes[before:])
+
+    def _inclusions(self) -> Iterator[Inclusion]:
+        return (entry for entry in self.entries if isinstance(entry, Inclusion))
+
+    def _tree_version(self) -> int:
+        return self._version + sum(entry.router._tree_version() for entry in self._inclusions())
+
+    def _get_routes_version(self, seen: set[int] | None = None) -> int:
+        """FastAPI's change counter, which also counts registrations on included routers."""
+        return super()._get_routes_version(seen) + self._tree_version()
 
 
 def include_flat(
@@ -82,52 +252,13 @@ def include_flat(
     tags: list[str | Enum] | None = None,
     options: dict[str, Any] | None = None,
 ) -> bool:
-    """Copy an AutoRouter's routes into `target`, with the prefix and tags of the inclusion.
+    """Build an AutoRouter's routes straight into `target` (an app's router), flat.
 
-    FastAPI matches a request once per level of included routers, twice each; copied routes
-    are matched once, directly. This is what `include_router` did before FastAPI made it
-    lazy, so the routes, their docs and their dependencies are the same. Routers that carry
-    more than routes (other options, a lifespan, startup handlers) are left to FastAPI: False.
+    The routes, their docs and their dependencies are those FastAPI's `include_router` would
+    make; False (nothing done) when the router is not an AutoRouter or does not `flattens`.
     """
-    if (
-        options
-        or not isinstance(router, AutoRouter)
-        or router.has_lifespan
-        or router.on_startup
-        or router.on_shutdown
-        or not all(isinstance(route, APIRoute) for route in router.routes)
-    ):
+    if not isinstance(router, AutoRouter) or not router.flattens(options):
         return False
-    for route in router.routes:
-        assert isinstance(route, APIRoute)
-        target.add_api_route(
-            prefix + route.path,
-            route.endpoint,
-            response_model=route.response_model,
-            status_code=route.status_code,
-            tags=[*(tags or []), *route.tags],
-            dependencies=route.dependencies,
-            summary=route.summary,
-            description=route.description,
-            response_description=route.response_description,
-            responses=route.responses,
-            deprecated=route.deprecated,
-            methods=route.methods,
-            operation_id=route.operation_id,
-            response_model_include=route.response_model_include,
-            response_model_exclude=route.response_model_exclude,
-            response_model_by_alias=route.response_model_by_alias,
-            response_model_exclude_unset=route.response_model_exclude_unset,
-            response_model_exclude_defaults=route.response_model_exclude_defaults,
-            response_model_exclude_none=route.response_model_exclude_none,
-            include_in_schema=route.include_in_schema,
-            response_class=route.response_class,
-            name=route.name,
-            route_class_override=type(route),
-            callbacks=route.callbacks,
-            openapi_extra=route.openapi_extra,
-            generate_unique_id_function=route.generate_unique_id_function,
-            strict_content_type=route.strict_content_type,
-        )
-    router.copied = True
+    router.build(target.add_api_route, prefix, list(tags or []))
+    router.mark_mounted()
     return True

@@ -1,4 +1,4 @@
-"""Views: APIView, the ViewSets, `@action`, pagination and filtering."""
+"""Views: APIView, the ViewSets, `@action`, pagination classes and filter backends."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from core.views.concurrency import (
 )
 from core.views.decorators import action
 from core.views.errors import BadRequest, NotAuthenticated, NotFound, PermissionDenied
+from core.views.filters import BaseFilterBackend, FilterSetBackend, OrderingFilter, SearchFilter
 from core.views.generics import GenericViewSet
 from core.views.mixins import (
     CreateModelMixin,
@@ -29,10 +30,12 @@ from core.views.viewsets import ModelViewSet, ReadOnlyModelViewSet, ViewSet
 __all__ = [
     "APIView",
     "BadRequest",
+    "BaseFilterBackend",
     "BasePagination",
     "CreateModelMixin",
     "CursorPagination",
     "DestroyModelMixin",
+    "FilterSetBackend",
     "GenericViewSet",
     "LimitOffsetPagination",
     "ListModelMixin",
@@ -40,12 +43,14 @@ __all__ = [
     "NotAuthenticated",
     "NotFound",
     "OptimisticConcurrencyMixin",
+    "OrderingFilter",
     "PageNumberPagination",
     "PermissionDenied",
     "PreconditionFailed",
     "PreconditionRequired",
     "ReadOnlyModelViewSet",
     "RetrieveModelMixin",
+    "SearchFilter",
     "UpdateModelMixin",
     "View",
     "ViewSet",

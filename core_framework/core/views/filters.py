@@ -7,18 +7,25 @@
 each typed from the column, at most `max_filter_values` of them. A declared
 `{"author__email": ["exact"]}` follows foreign keys. A parameter the view did not declare is
 a 400 naming it.
+
+Each of the three is a filter backend class (DRF's `filter_backends`): `SearchFilter`,
+`OrderingFilter` and `FilterSetBackend`, the default list (`DEFAULT_FILTER_BACKENDS`). A
+backend names the typed query parameters it reads (OpenAPI documents them, and together with
+the paginator's they are the only ones the list accepts) and narrows or orders the queryset.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import inspect
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Query
+from fastapi import Query, Request
 from pydantic import Field, TypeAdapter, ValidationError
 from tortoise.expressions import Q
 from tortoise.fields.relational import ForeignKeyFieldInstance
@@ -29,6 +36,9 @@ from core.datetime import timezone
 from core.exceptions import ImproperlyConfigured
 from core.schemas import UNSTORABLE_TEXT_MESSAGE, is_storable_text
 from core.views.errors import field_error
+
+if TYPE_CHECKING:
+    from core.views.generics import GenericViewSet
 
 #: Query parameters of the default (page number) pagination.
 PAGINATION_PARAMS = ("page", "page_size")
@@ -230,35 +240,14 @@ def check_columns(model: type[TortoiseModel], names: list[str] | tuple[str, ...]
         _field_type(model, name.lstrip("-"))
 
 
-def query_signature(
-    filters: list[FilterParam],
-    searchable: bool,
-    orderable: bool,
-    pagination: dict[str, dict[str, Any]],
-) -> list[inspect.Parameter]:
-    """Typed query parameters for the list endpoint, so OpenAPI documents each one."""
-    params = []
-
-    def add(name: str, annotation: Any, **query: Any) -> None:
-        params.append(
-            inspect.Parameter(
-                name,
-                inspect.Parameter.KEYWORD_ONLY,
-                annotation=annotation | None,
-                default=Query(None, **query),
-            )
-        )
-
-    for name, query in pagination.items():
-        options = {key: value for key, value in query.items() if key != "annotation"}
-        add(name, query.get("annotation", int), **options)
-    if searchable:
-        add(SEARCH_PARAM, str, max_length=200, description="A search term.")
-    if orderable:
-        add(ORDERING_PARAM, str, max_length=200, description="Fields to order by, e.g. -id.")
-    for param in filters:
-        add(param.name, param.annotation, description=param.description, **param.constraints)
-    return params
+def query_parameter(name: str, annotation: Any, **query: Any) -> inspect.Parameter:
+    """An optional, typed query parameter of the list endpoint (`fastapi.Query` keywords)."""
+    return inspect.Parameter(
+        name,
+        inspect.Parameter.KEYWORD_ONLY,
+        annotation=annotation | None,
+        default=Query(None, **query),
+    )
 
 
 def reject_unknown_params(query_keys: Any, allowed: frozenset[str]) -> None:
@@ -316,3 +305,102 @@ def ordering_terms(value: str | None, allowed: list[str] | tuple[str, ...]) -> l
                 "query",
             )
     return terms
+
+
+# Filter backends (DRF's `filter_backends`) ----------------------------------------------
+
+
+class BaseFilterBackend:
+    """One step of the list action's filtering: the query parameters it reads, and what it
+    does to the queryset with their values (`view.query`, typed by FastAPI)."""
+
+    def get_query_params(self, view: type[GenericViewSet]) -> list[inspect.Parameter]:
+        """The typed query parameters this backend reads for `view` (see `query_parameter`).
+
+        Called once, when the routes are built: OpenAPI documents them, and with the
+        paginator's they are the only query parameters the list accepts (others are a 400).
+        """
+        return []
+
+    def filter_queryset(
+        self, request: Request, queryset: QuerySet[Any], view: GenericViewSet
+    ) -> QuerySet[Any]:
+        """The queryset narrowed or ordered by this request's parameters."""
+        raise NotImplementedError
+
+
+class SearchFilter(BaseFilterBackend):
+    """`?search=`: every whitespace-separated term matches one of `search_fields` (icontains)."""
+
+    def get_query_params(self, view: type[GenericViewSet]) -> list[inspect.Parameter]:
+        if not view.search_fields:
+            return []
+        check_columns(view.model, view.search_fields)
+        return [query_parameter(SEARCH_PARAM, str, max_length=200, description="A search term.")]
+
+    def filter_queryset(
+        self, request: Request, queryset: QuerySet[Any], view: GenericViewSet
+    ) -> QuerySet[Any]:
+        return apply_search(queryset, view.search_fields, view.query.get(SEARCH_PARAM))
+
+
+class OrderingFilter(BaseFilterBackend):
+    """`?ordering=-year,title` within `ordering_fields`; else the view's `ordering`."""
+
+    def get_query_params(self, view: type[GenericViewSet]) -> list[inspect.Parameter]:
+        if not view.ordering_fields:
+            return []
+        check_columns(view.model, view.ordering_fields)
+        description = "Fields to order by, e.g. -id."
+        return [query_parameter(ORDERING_PARAM, str, max_length=200, description=description)]
+
+    def filter_queryset(
+        self, request: Request, queryset: QuerySet[Any], view: GenericViewSet
+    ) -> QuerySet[Any]:
+        terms = ordering_terms(view.query.get(ORDERING_PARAM), view.ordering_fields)
+        if not terms:
+            default = view.ordering
+            terms = [default] if isinstance(default, str) else list(default or [])
+        return queryset.order_by(*terms) if terms else queryset
+
+
+class FilterSetBackend(BaseFilterBackend):
+    """`filterset_fields`: `?year=1965`, `?year__gte=1980`, `?year__in=1965,1984`, ..."""
+
+    def get_query_params(self, view: type[GenericViewSet]) -> list[inspect.Parameter]:
+        return [
+            query_parameter(
+                param.name, param.annotation, description=param.description, **param.constraints
+            )
+            for param in view.get_filter_params()
+        ]
+
+    def filter_queryset(
+        self, request: Request, queryset: QuerySet[Any], view: GenericViewSet
+    ) -> QuerySet[Any]:
+        return apply_filters(queryset, view.get_filter_params(), view.query)
+
+
+#: `filter_backends` left unset: the DEFAULT_FILTER_BACKENDS setting decides.
+DEFAULT_FILTER_BACKENDS: Any = object()
+
+
+def filter_backend_instances(backends: Sequence[Any]) -> tuple[BaseFilterBackend, ...]:
+    """Instances for a `filter_backends` list of classes (instances are used as they are)."""
+    instances = tuple(backend() if isinstance(backend, type) else backend for backend in backends)
+    for backend in instances:
+        if not isinstance(backend, BaseFilterBackend):
+            raise ImproperlyConfigured(f"{backend!r} is not a filter backend (BaseFilterBackend)")
+    return instances
+
+
+def import_filter_backends(paths: Sequence[str]) -> tuple[BaseFilterBackend, ...]:
+    """`DEFAULT_FILTER_BACKENDS` (dotted paths) as backend instances."""
+    classes = []
+    for path in paths:
+        module, _, name = path.rpartition(".")
+        try:
+            classes.append(getattr(importlib.import_module(module), name))
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise ImproperlyConfigured(f"DEFAULT_FILTER_BACKENDS: cannot import {path!r}") from exc
+    return filter_backend_instances(classes)

@@ -1,15 +1,18 @@
 """`GenericViewSet`: the model, schemas, queryset, object lookup, filtering and pagination.
 
-The CRUD behaviour itself lives in `mixins.py`; `viewsets.py` composes the two.
+The CRUD behaviour itself lives in `mixins.py`; `viewsets.py` composes the two. Filtering
+and pagination are policies: `filter_backends` and `pagination_class`, as in DRF.
 """
 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Sequence
 from functools import cache
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, create_model
+from starlette.responses import Response
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.queryset import QuerySet
 
@@ -19,15 +22,14 @@ from core.models import Model
 from core.views.base import View
 from core.views.errors import NotFound, field_error
 from core.views.filters import (
+    DEFAULT_FILTER_BACKENDS,
     MAX_FILTER_VALUES,
-    ORDERING_PARAM,
-    SEARCH_PARAM,
+    BaseFilterBackend,
     FilterParam,
-    apply_filters,
-    apply_search,
-    check_columns,
+    filter_backend_instances,
     filter_params,
-    ordering_terms,
+    import_filter_backends,
+    query_parameter,
     reject_unknown_params,
 )
 from core.views.nested import (
@@ -66,6 +68,8 @@ class GenericViewSet(View):
     max_page_size: ClassVar[int] = 100
     #: A `BasePagination` subclass, or None for a plain list; unset: DEFAULT_PAGINATION_CLASS.
     pagination_class: ClassVar[Any] = DEFAULT_PAGINATION
+    #: `BaseFilterBackend` classes applied in order; unset: DEFAULT_FILTER_BACKENDS.
+    filter_backends: ClassVar[Sequence[Any]] = DEFAULT_FILTER_BACKENDS
     filterset_fields: ClassVar[list[str] | dict[str, list[str]]] = []
     #: The most comma-separated values an `in` filter takes (`?status__in=a,b`).
     max_filter_values: ClassVar[int] = MAX_FILTER_VALUES
@@ -89,6 +93,7 @@ class GenericViewSet(View):
     def __init__(self) -> None:
         super().__init__()
         self.query = {}
+        self._paginator: BasePagination | None = None
 
     # Schemas --------------------------------------------------------------------------
 
@@ -170,36 +175,40 @@ class GenericViewSet(View):
             if await queryset.exists():
                 raise field_error(name, unique_message(self.model, name), "unique")
 
-    # Filtering and pagination ---------------------------------------------------------
+    # Filtering ------------------------------------------------------------------------
 
     @classmethod
     def get_filter_params(cls) -> list[FilterParam]:
+        """The parameters `filterset_fields` declares (checked and built once per class)."""
         return _filter_params(cls)  # type: ignore[arg-type]
 
     @classmethod
+    def get_filter_backends(cls) -> tuple[BaseFilterBackend, ...]:
+        """Instances of `filter_backends` (DEFAULT_FILTER_BACKENDS when unset), made once."""
+        return _filter_backends(cls)  # type: ignore[arg-type]
+
+    @classmethod
+    def get_query_params(cls) -> list[inspect.Parameter]:
+        """The list's typed query parameters: the paginator's, then each filter backend's."""
+        return _query_params(cls)  # type: ignore[arg-type]
+
+    @classmethod
     def allowed_query_params(cls) -> frozenset[str]:
-        names = {param.name for param in cls.get_filter_params()}
-        pagination = cls.get_pagination_class()
-        if pagination is not None:
-            names.update(pagination.query_params)
-        if cls.search_fields:
-            names.add(SEARCH_PARAM)
-        if cls.ordering_fields:
-            names.add(ORDERING_PARAM)
-        return frozenset(names)
+        return _allowed_query_params(cls)  # type: ignore[arg-type]
 
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        """Apply the declared filters, search and ordering from the query string."""
+        """Each filter backend in turn, after refusing undeclared query parameters (a 400).
+
+        Rows nothing has ordered are ordered by primary key, so pages are stable.
+        """
         reject_unknown_params(self.request.query_params.keys(), self.allowed_query_params())
-        queryset = apply_filters(queryset, self.get_filter_params(), self.query)
-        queryset = apply_search(queryset, self.search_fields, self.query.get(SEARCH_PARAM))
-        terms = ordering_terms(self.query.get(ORDERING_PARAM), self.ordering_fields)
-        if not terms:
-            default = self.ordering
-            terms = [default] if isinstance(default, str) else list(default or [])
-        if not terms and not queryset_orderings(queryset):
-            terms = [self.model._meta.pk_attr]  # stable pages
-        return queryset.order_by(*terms) if terms else queryset
+        for backend in self.get_filter_backends():
+            queryset = backend.filter_queryset(self.request, queryset, self)
+        if not queryset_orderings(queryset):
+            queryset = queryset.order_by(self.model._meta.pk_attr)
+        return queryset
+
+    # Pagination -----------------------------------------------------------------------
 
     @classmethod
     def get_pagination_class(cls) -> type[BasePagination] | None:
@@ -209,6 +218,25 @@ class GenericViewSet(View):
         if cls.pagination_class is DEFAULT_PAGINATION:
             return _default_pagination()
         return cls.pagination_class
+
+    @property
+    def paginator(self) -> BasePagination | None:
+        """This request's instance of the pagination class, or None (not paginated)."""
+        if self._paginator is None:
+            pagination = self.get_pagination_class()
+            self._paginator = pagination() if pagination is not None else None
+        return self._paginator
+
+    async def paginate_queryset(self, queryset: QuerySet[Any]) -> Sequence[Any] | None:
+        """The rows of the page asked for, or None when the list is not paginated."""
+        if self.paginator is None:
+            return None
+        return await self.paginator.paginate_queryset(queryset, self.request, self)
+
+    def get_paginated_response(self, data: bytes) -> Response:
+        """The page's envelope around the already-encoded `data` (a JSON array)."""
+        assert self.paginator is not None
+        return self.paginator.get_paginated_response(data)
 
     def get_page_request(self) -> PageRequest | None:
         if not self.page_size:
@@ -245,7 +273,38 @@ def _default_pagination() -> type[BasePagination] | None:
 
 @cache
 def _filter_params(view: Any) -> list[FilterParam]:
-    """A view's filter parameters, its search and ordering fields checked once."""
-    check_columns(view.model, view.search_fields)
-    check_columns(view.model, view.ordering_fields)
     return filter_params(view.model, view.filterset_fields, view.max_filter_values)
+
+
+@cache
+def _default_filter_backends() -> tuple[BaseFilterBackend, ...]:
+    """DEFAULT_FILTER_BACKENDS, read once: routes and requests then always agree."""
+    return import_filter_backends(get_settings().default_filter_backends)
+
+
+@cache
+def _filter_backends(view: Any) -> tuple[BaseFilterBackend, ...]:
+    if view.filter_backends is DEFAULT_FILTER_BACKENDS:
+        return _default_filter_backends()
+    return filter_backend_instances(view.filter_backends)
+
+
+@cache
+def _query_params(view: Any) -> list[inspect.Parameter]:
+    pagination = view.get_pagination_class()
+    params = [
+        query_parameter(
+            name,
+            query.get("annotation", int),
+            **{key: value for key, value in query.items() if key != "annotation"},
+        )
+        for name, query in (pagination.query_params if pagination is not None else {}).items()
+    ]
+    for backend in view.get_filter_backends():
+        params.extend(backend.get_query_params(view))
+    return params
+
+
+@cache
+def _allowed_query_params(view: Any) -> frozenset[str]:
+    return frozenset(param.name for param in view.get_query_params())

@@ -71,11 +71,11 @@ class ListModelMixin:
 
     async def list(self: Any, request: Request, db: BaseDBAsyncClient, **kwargs: Any) -> Response:
         queryset = self.filter_queryset(await self.resolve_queryset(db))
-        pagination = self.get_pagination_class()
-        if pagination is None:
-            rows = await self.fetch_rows(queryset)
-            return JSONBytesResponse(self.get_output_serializer().dump_many(rows))
-        return await pagination().paginate(self, request, queryset)
+        serializer = self.get_output_serializer()
+        page = await self.paginate_queryset(queryset)
+        if page is None:  # not paginated: a plain list
+            return JSONBytesResponse(serializer.dump_many(await self.fetch_rows(queryset)))
+        return self.get_paginated_response(serializer.dump_many(page))
 
     async def fetch_rows(self: Any, queryset: Any) -> Sequence[Any]:
         """Plain rows when the route reads rows (`plan.rows`), else model instances."""

@@ -107,11 +107,19 @@ def cursor_page_model(schema: type[BaseModel]) -> type[BaseModel]:
 
 
 class BasePagination:
-    """How the list action pages its rows (DRF's `pagination_class`)."""
+    """How the list action pages its rows (DRF's `pagination_class`).
+
+    An instance serves one request: `paginate_queryset` reads the page's rows and remembers the
+    count and links, `get_paginated_response` wraps the encoded rows in the envelope.
+    """
 
     #: Query parameters: name -> `fastapi.Query` keyword arguments; typed `int` unless an
     #: `annotation` entry says otherwise.
     query_params: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    count: int = 0
+    next_url: str | None = None
+    previous_url: str | None = None
 
     @classmethod
     def response_schema(cls, schema: type[BaseModel]) -> type[BaseModel]:
@@ -122,8 +130,13 @@ class BasePagination:
     def check_view(cls, view: Any) -> None:
         """Refuse, when the routes are built, a view this class cannot page."""
 
-    async def paginate(self, view: Any, request: Request, queryset: Any) -> Response:
+    async def paginate_queryset(self, queryset: Any, request: Request, view: Any) -> Sequence[Any]:
+        """The rows of the page the request asks for (read with `view.fetch_rows`)."""
         raise NotImplementedError
+
+    def get_paginated_response(self, data: bytes) -> Response:
+        """The envelope around `data`, the page's rows already encoded as a JSON array."""
+        return JSONBytesResponse(envelope(self.count, self.next_url, self.previous_url, data))
 
 
 class PageNumberPagination(BasePagination):
@@ -134,16 +147,15 @@ class PageNumberPagination(BasePagination):
         "page_size": {"ge": 1, "description": "Number of results to return per page."},
     }
 
-    async def paginate(self, view: Any, request: Request, queryset: Any) -> Response:
+    async def paginate_queryset(self, queryset: Any, request: Request, view: Any) -> Sequence[Any]:
         page = page_request(
             view.query.get("page"), view.query.get("page_size"), view.page_size, view.max_page_size
         )
-        count = await count_rows(queryset)
-        check_page_exists(page, count)
+        self.count = await count_rows(queryset)
+        check_page_exists(page, self.count)
         rows = await view.fetch_rows(queryset.offset(page.offset).limit(page.size))
-        next_url, previous_url = page_links(request.url, page, count)
-        results = view.get_output_serializer().dump_many(rows)
-        return JSONBytesResponse(envelope(count, next_url, previous_url, results))
+        self.next_url, self.previous_url = page_links(request.url, page, self.count)
+        return rows
 
 
 class LimitOffsetPagination(BasePagination):
@@ -155,7 +167,7 @@ class LimitOffsetPagination(BasePagination):
         "offset": {"description": "The initial index from which to return the results (>= 0)."},
     }
 
-    async def paginate(self, view: Any, request: Request, queryset: Any) -> Response:
+    async def paginate_queryset(self, queryset: Any, request: Request, view: Any) -> Sequence[Any]:
         limit, offset = view.query.get("limit"), view.query.get("offset") or 0
         if limit is not None and limit < 1:
             raise field_error("limit", "Ensure this value is at least 1.", "limit", "query")
@@ -163,24 +175,23 @@ class LimitOffsetPagination(BasePagination):
             message = f"Ensure this value is between 0 and {MAX_OFFSET}."
             raise field_error("offset", message, "offset", "query")
         limit = min(limit or view.page_size, view.max_page_size)
-        count = await count_rows(queryset)
+        self.count = count = await count_rows(queryset)
         rows = (
             [] if offset >= count else await view.fetch_rows(queryset.offset(offset).limit(limit))
         )
         url = request.url
-        next_url = None
         if offset + limit < count:
-            next_url = str(url.include_query_params(limit=limit, offset=offset + limit))
-        previous_url = None
+            self.next_url = str(url.include_query_params(limit=limit, offset=offset + limit))
         if offset > 0:
             if offset - limit <= 0:
-                previous_url = str(
+                self.previous_url = str(
                     url.include_query_params(limit=limit).remove_query_params("offset")
                 )
             else:
-                previous_url = str(url.include_query_params(limit=limit, offset=offset - limit))
-        results = view.get_output_serializer().dump_many(rows)
-        return JSONBytesResponse(envelope(count, next_url, previous_url, results))
+                self.previous_url = str(
+                    url.include_query_params(limit=limit, offset=offset - limit)
+                )
+        return rows
 
 
 #: The longest `?cursor=` decoded; anything longer is refused before any work.
@@ -350,7 +361,7 @@ class CursorPagination(BasePagination):
             terms.append(order_term(model, pk, descending))
         return terms
 
-    async def paginate(self, view: Any, request: Request, queryset: Any) -> Response:
+    async def paginate_queryset(self, queryset: Any, request: Request, view: Any) -> Sequence[Any]:
         size = max(min(view.query.get("page_size") or view.page_size, view.max_page_size), 1)
         terms = self.get_ordering(view, queryset)
         raw = view.query.get("cursor")
@@ -377,15 +388,18 @@ class CursorPagination(BasePagination):
 
         first = _position(rows[0], terms) if rows else None
         last = _position(rows[-1], terms) if rows else None
-        next_url = link(last, False) if has_next else None
-        previous_url = link(first, True) if has_previous else None
+        self.next_url = link(last, False) if has_next else None
+        self.previous_url = link(first, True) if has_previous else None
         if not rows and cursor is not None:
             # An empty page (its rows were deleted): links lead back to the rows around it.
-            next_url = link(None, False) if reverse else None
-            previous_url = None if reverse else link(None, True)
-        head = json.dumps({"next": next_url, "previous": previous_url})
-        results = view.get_output_serializer().dump_many(rows)
-        return JSONBytesResponse(head[:-1].encode() + b', "results": ' + results + b"}")
+            self.next_url = link(None, False) if reverse else None
+            self.previous_url = None if reverse else link(None, True)
+        return rows
+
+    def get_paginated_response(self, data: bytes) -> Response:
+        """`{"next", "previous", "results"}`: no count, which would cost a COUNT(*)."""
+        head = json.dumps({"next": self.next_url, "previous": self.previous_url})
+        return JSONBytesResponse(head[:-1].encode() + b', "results": ' + data + b"}")
 
 
 def order_term(model: Any, name: str, descending: bool) -> OrderTerm:

@@ -15,12 +15,13 @@ from typing import Annotated, Any
 from fastapi import Path
 
 from core.db.one_trip import model_inserts_plainly
+from core.exceptions import ImproperlyConfigured
 from core.permissions import AllowAny
 from core.throttling.throttles import declared_throttles
 from core.views.decorators import get_action_info
 from core.views.endpoints import ActionEndpoint, keyword_parameter
 from core.views.errors import error_responses
-from core.views.filters import integer_bounds, query_signature
+from core.views.filters import integer_bounds
 from core.views.generics import GenericViewSet
 from core.views.mixins import CreateModelMixin
 from core.views.plan import NO_FAST_PATHS, RoutePlan
@@ -178,6 +179,10 @@ def viewset_routes(view_cls: type[GenericViewSet], prefix: str, basename: str) -
             continue
         if info.detail and detail_path is None:
             raise TypeError(f"{view_cls.__name__}.{attr}: detail actions need a `model`")
+        if attr in CRUD_ACTIONS:  # DRF's check: the route names would clash
+            raise ImproperlyConfigured(
+                f"{view_cls.__name__}.{attr}: an @action cannot be named like a CRUD action"
+            )
         base = detail_path if info.detail else prefix
         status = info.status_code or 200
         specs.append(
@@ -223,12 +228,7 @@ def viewset_routes(view_cls: type[GenericViewSet], prefix: str, basename: str) -
             pagination = view_cls.get_pagination_class()
             if pagination is not None:
                 pagination.check_view(view_cls)
-            query = query_signature(
-                view_cls.get_filter_params(),
-                bool(view_cls.search_fields),
-                bool(view_cls.ordering_fields),
-                pagination.query_params if pagination is not None else {},
-            )
+            query = view_cls.get_query_params()
             if output is not None:
                 response_model = (
                     pagination.response_schema(output) if pagination else list[output]  # type: ignore[valid-type]
