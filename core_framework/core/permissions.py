@@ -28,7 +28,8 @@ __all__ = [
 OWNER_FIELDS = ("owner_id", "user_id", "author_id", "created_by_id")
 
 
-async def _resolve(result: bool | Awaitable[bool]) -> bool:
+async def allows(result: bool | Awaitable[bool]) -> bool:
+    """A check's verdict, whether the check was written sync or async."""
     if inspect.isawaitable(result):
         result = await result
     return bool(result)
@@ -45,26 +46,31 @@ def request_auth_db(request: Any) -> Any:
     return getattr(request.state, "auth_db", None)
 
 
-class _ComposableType(type):
+class _Operators:
+    """`&`, `|` and `~`, written once: for permission instances, and for classes through
+    the metaclass (`IsAuthenticated & IsOwner`); a class operand is instantiated."""
+
+    def __and__(self, other: Any) -> Permission:
+        return _And(_instance(self), _instance(other))
+
+    def __or__(self, other: Any) -> Permission:
+        return _Or(_instance(self), _instance(other))
+
+    def __rand__(self, other: Any) -> Permission:
+        return _And(_instance(other), _instance(self))
+
+    def __ror__(self, other: Any) -> Permission:
+        return _Or(_instance(other), _instance(self))
+
+    def __invert__(self) -> Permission:
+        return _Not(_instance(self))
+
+
+class _ComposableType(_Operators, type):  # type: ignore[misc]  # replaces type's `X | Y`
     """Lets permission *classes* compose too: `IsAuthenticated & IsOwner`."""
 
-    def __and__(cls, other: Any) -> Permission:
-        return _And(_instance(cls), _instance(other))
 
-    def __or__(cls, other: Any) -> Permission:  # type: ignore[override]
-        return _Or(_instance(cls), _instance(other))
-
-    def __rand__(cls, other: Any) -> Permission:
-        return _And(_instance(other), _instance(cls))
-
-    def __ror__(cls, other: Any) -> Permission:  # type: ignore[override]
-        return _Or(_instance(other), _instance(cls))
-
-    def __invert__(cls) -> Permission:
-        return _Not(_instance(cls))
-
-
-class Permission(metaclass=_ComposableType):
+class Permission(_Operators, metaclass=_ComposableType):
     """Base class: allow everything. Override either check; sync or async both work."""
 
     #: The message of the 403 a failed check produces (DRF's `message`).
@@ -79,21 +85,6 @@ class Permission(metaclass=_ComposableType):
     def checks_objects(self) -> bool:
         """Whether this permission looks at objects (else `get_object` may skip it)."""
         return type(self).has_object_permission is not Permission.has_object_permission
-
-    def __and__(self, other: Any) -> Permission:
-        return _And(self, _instance(other))
-
-    def __or__(self, other: Any) -> Permission:
-        return _Or(self, _instance(other))
-
-    def __rand__(self, other: Any) -> Permission:
-        return _And(_instance(other), self)
-
-    def __ror__(self, other: Any) -> Permission:
-        return _Or(_instance(other), self)
-
-    def __invert__(self) -> Permission:
-        return _Not(self)
 
 
 def _instance(permission: Any) -> Permission:
@@ -115,14 +106,14 @@ class _And(Permission):
         self.left, self.right = left, right
 
     async def has_permission(self, request: Any, view: Any) -> bool:
-        return await _resolve(self.left.has_permission(request, view)) and await _resolve(
+        return await allows(self.left.has_permission(request, view)) and await allows(
             self.right.has_permission(request, view)
         )
 
     async def has_object_permission(self, request: Any, view: Any, obj: Any) -> bool:
-        return await _resolve(
-            self.left.has_object_permission(request, view, obj)
-        ) and await _resolve(self.right.has_object_permission(request, view, obj))
+        return await allows(self.left.has_object_permission(request, view, obj)) and await allows(
+            self.right.has_object_permission(request, view, obj)
+        )
 
     def checks_objects(self) -> bool:
         return self.left.checks_objects() or self.right.checks_objects()
@@ -135,13 +126,13 @@ class _Or(Permission):
         self.left, self.right = left, right
 
     async def has_permission(self, request: Any, view: Any) -> bool:
-        return await _resolve(self.left.has_permission(request, view)) or await _resolve(
+        return await allows(self.left.has_permission(request, view)) or await allows(
             self.right.has_permission(request, view)
         )
 
     async def has_object_permission(self, request: Any, view: Any, obj: Any) -> bool:
         for side in (self.left, self.right):
-            if await _resolve(side.has_permission(request, view)) and await _resolve(
+            if await allows(side.has_permission(request, view)) and await allows(
                 side.has_object_permission(request, view, obj)
             ):
                 return True
@@ -156,13 +147,13 @@ class _Not(Permission):
         self.inner = inner
 
     async def has_permission(self, request: Any, view: Any) -> bool:
-        return not await _resolve(self.inner.has_permission(request, view))
+        return not await allows(self.inner.has_permission(request, view))
 
     async def has_object_permission(self, request: Any, view: Any, obj: Any) -> bool:
         """Denied only where the inner permission would grant the object (both its checks)."""
         return not (
-            await _resolve(self.inner.has_permission(request, view))
-            and await _resolve(self.inner.has_object_permission(request, view, obj))
+            await allows(self.inner.has_permission(request, view))
+            and await allows(self.inner.has_object_permission(request, view, obj))
         )
 
     def checks_objects(self) -> bool:
