@@ -56,6 +56,7 @@ from core.testing import (
 from core.views.dependencies import runs_in_transaction
 from tests.conftest import TEST_MODELS
 from tests.example_models import User
+from tests.helpers import bearer
 
 #: The apps run on the test database: these re-run on PostgreSQL (`make test-pg`).
 pytestmark = pytest.mark.db
@@ -110,10 +111,6 @@ async def running(app: CoreApp) -> AsyncIterator[tuple[httpx.AsyncClient, User]]
         user = await User.create_user("ada@example.com", "pw-12345678", db=app_database())
         force_authenticate(client, user)
         yield client, user
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def claims(token: str, key: str, algorithm: str = "HS256") -> dict[str, Any]:

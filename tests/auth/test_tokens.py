@@ -35,6 +35,7 @@ from core.auth import (
 )
 from core.config import Settings, get_settings, set_settings
 from core.exceptions import ImproperlyConfigured
+from tests.helpers import OTHER_SECRET, SECRET
 
 try:
     from core.datetime import timezone
@@ -44,10 +45,6 @@ except ImportError:  # core.datetime is not written yet: the same contract, an a
         @staticmethod
         def now() -> datetime:
             return datetime.now(UTC)
-
-
-SECRET = "test-secret-key-with-enough-entropy-for-hs512-0123456789abcdefghij"
-OTHER_SECRET = "another-secret-key-that-did-not-sign-these-tokens-0123456789abcd"
 
 
 @pytest.fixture(autouse=True)

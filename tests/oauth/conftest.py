@@ -68,12 +68,12 @@ def provider_config(provider: Provider, **overrides: Any) -> OAuthProvider:
 
 
 @pytest.fixture
-def oauth_provider(provider: Provider) -> Iterator[OAuthProvider]:
-    """The provider "test" (OpenID discovery), registered alone (no environment providers)."""
+def oauth_provider(provider: Provider) -> OAuthProvider:
+    """The provider "test" (OpenID discovery), registered alone (no environment providers).
+
+    The suite's `framework_state` fixture resets the registry after the test."""
     reset_oauth_providers(read_environment=False)
-    registered = register_oauth_provider(provider_config(provider))
-    yield registered
-    reset_oauth_providers()
+    return register_oauth_provider(provider_config(provider))
 
 
 def create_oauth_app(settings: Settings, *routers: AutoRouter) -> CoreApp:

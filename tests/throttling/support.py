@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -164,13 +164,11 @@ async def client_at(
         yield other
 
 
-def memory_store(clock: Clock) -> Iterator[MemoryThrottleStore]:
-    """A fresh in-process store on `clock`, made every throttle's store for one test."""
+def memory_store(clock: Clock) -> MemoryThrottleStore:
+    """A fresh in-process store on `clock`, made every throttle's store (the suite's
+    `framework_state` fixture puts the default back after the test)."""
     from core.throttling import set_throttle_store
 
     store = MemoryThrottleStore(clock=clock)
     set_throttle_store(store)
-    try:
-        yield store
-    finally:
-        set_throttle_store(None)
+    return store
