@@ -14,11 +14,10 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from core.auth import APIKeyBackend, register_auth_backend
 from core.testing import fast_password_hasher, isolated_database, reset_framework_state
+from tests.helpers import TEST_MODELS
 
 #: Tests that request one of these fixtures are marked `db` and re-run on PostgreSQL.
 DATABASE_FIXTURES = frozenset({"db", "client"})
-
-TEST_MODELS = ["tests.example_models"]
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -7,10 +7,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from fastapi import APIRouter
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from core import CoreApp
 from core.auth import create_access_token
+from core.testing import database_url_for_tests
 from tests.example_models import User
+
+#: The models every test database holds.
+TEST_MODELS = ["tests.example_models"]
 
 #: Statements, not the other messages the logger carries (pool created, script run, ...).
 _SQL_VERBS = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "REPLACE")
@@ -58,6 +64,15 @@ def count_queries() -> Iterator[list[str]]:
 def permission_queries(statements: list[str]) -> list[str]:
     """The statements among `statements` that read groups or permissions."""
     return [sql for sql in statements if any(table in sql for table in PERMISSION_TABLES)]
+
+
+def app_with(*routers: APIRouter, **options: Any) -> CoreApp:
+    """A CoreApp serving `routers` on the test database with `TEST_MODELS`; `options`
+    (`settings=`, `models=`, `lifespan=`, ...) go to CoreApp as given."""
+    options.setdefault("title", "t")
+    options.setdefault("database_url", database_url_for_tests())
+    options.setdefault("models", TEST_MODELS)
+    return CoreApp(routers=list(routers), **options)
 
 
 async def make_user(db: BaseDBAsyncClient, email: str = "user@example.com") -> User:

@@ -22,8 +22,8 @@ from core.throttling import (
     SimpleRateThrottle,
     UserRateThrottle,
 )
-from tests.conftest import TEST_MODELS
 from tests.example_models import User
+from tests.helpers import TEST_MODELS
 
 RATES = {"anon": "3/min", "user": "5/min", "uploads": "2/min", "search": "4/min"}
 

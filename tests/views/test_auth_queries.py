@@ -28,8 +28,8 @@ from core.permissions import (
 from core.testing import app_client, app_database
 from tests.example_models import Post, User
 from tests.guide_app import PostOutput
-from tests.helpers import count_queries, permission_queries
-from tests.views.conftest import app_with, login, make_post
+from tests.helpers import app_with, count_queries, permission_queries
+from tests.views.conftest import login, make_post
 
 
 def checked_by(*permissions: Any) -> type[APIView]:

@@ -9,7 +9,7 @@ import anyio
 import httpx
 import pytest
 
-from core import AutoRouter, CoreApp, Settings
+from core import AutoRouter, Settings
 from core.auth import (
     FastTestHasher,
     PBKDF2Hasher,
@@ -21,10 +21,10 @@ from core.auth import (
 )
 from core.auth.hashers import configure_password_hashing
 from core.config import PUBLIC_SECRETS
-from core.testing import app_client, app_database, database_url_for_tests
-from tests.conftest import TEST_MODELS
+from core.testing import app_client, app_database
 from tests.example_models import User
 from tests.guide_app import AuthViewSet
+from tests.helpers import app_with
 
 AUTH = "/api/v1/auth/"
 STRONG = "Str0ngPassword"
@@ -275,13 +275,7 @@ async def test_concurrent_hashing_is_bounded_and_a_full_queue_is_503() -> None:
     """
     auth_router = AutoRouter(prefix="/api/v1/auth")
     auth_router.register("", AuthViewSet, basename="auth")
-    app = CoreApp(
-        title="t",
-        routers=[auth_router],
-        database_url=database_url_for_tests(),
-        models=TEST_MODELS,
-        settings=Settings(secret_key="k" * 50, atomic_requests=False),
-    )
+    app = app_with(auth_router, settings=Settings(secret_key="k" * 50, atomic_requests=False))
     register_password_hasher(SlowHasher())
     set_default_password_hasher("slow_test")
     configure_password_hashing(concurrency=1, queue=1)
