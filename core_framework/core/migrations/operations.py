@@ -105,6 +105,16 @@ class TableOperation(TortoiseOperation):
                 return name
         return None
 
+    def model_field(
+        self, state: State, app_label: str, column: str
+    ) -> tuple[ModelState, str] | None:
+        """The model state and the name of its field stored in `column`, on a model's table."""
+        model_state = self.model_state(state, app_label)
+        if model_state is None:
+            return None
+        name = self.field_for_column(model_state, column)
+        return (model_state, name) if name else None
+
     def table(self, editor: BaseSchemaEditor) -> str:
         return qualified_table(editor, self.table_name)
 
@@ -331,11 +341,8 @@ class DropColumn(ModelTableOperation):
         return f"Drop column {self.column_name} from {self.table_name}"
 
     def native(self, state: State, app_label: str) -> RemoveField | None:
-        model_state = self.model_state(state, app_label)
-        if model_state is None:
-            return None
-        name = self.field_for_column(model_state, self.column_name)
-        return RemoveField(model_state.name, name) if name else None
+        found = self.model_field(state, app_label, self.column_name)
+        return RemoveField(found[0].name, found[1]) if found else None
 
     async def forward_sql(self, editor: BaseSchemaEditor) -> None:
         column = editor.quote(self.column_name)
@@ -383,12 +390,10 @@ class AlterColumn(ModelTableOperation):
         return f"Alter column {self.column_name} of {self.table_name}"
 
     def native(self, state: State, app_label: str) -> AlterField | None:
-        model_state = self.model_state(state, app_label)
-        if model_state is None:
+        found = self.model_field(state, app_label, self.column_name)
+        if found is None:
             return None
-        name = self.field_for_column(model_state, self.column_name)
-        if name is None:
-            return None
+        model_state, name = found
         old = model_state.fields[name]
         nullable = old.null if self.nullable is None else self.nullable
         if self.column_type is None:
