@@ -46,6 +46,17 @@ def request_auth_db(request: Any) -> Any:
     return getattr(request.state, "auth_db", None)
 
 
+async def _ask_user(request: Any, check: str, argument: str) -> bool:
+    """The request's user's `a<check>(argument, db)` on the request's connection, else (a
+    user class of the project's own) its sync `<check>(argument)`; False for no user."""
+    user = request_user(request)
+    ask_async = getattr(user, f"a{check}", None)
+    if ask_async is not None:
+        return bool(await ask_async(argument, request_auth_db(request)))
+    ask = getattr(user, check, None)
+    return bool(user is not None and ask is not None and ask(argument))
+
+
 class _Operators:
     """`&`, `|` and `~`, written once: for permission instances, and for classes through
     the metaclass (`IsAuthenticated & IsOwner`); a class operand is instantiated."""
@@ -233,12 +244,7 @@ class HasPermission(Permission):
         self.codename = codename
 
     async def has_permission(self, request: Any, view: Any) -> bool:
-        user = request_user(request)
-        ahas_perm = getattr(user, "ahas_perm", None)
-        if ahas_perm is not None:
-            return bool(await ahas_perm(self.codename, request_auth_db(request)))
-        has_perm = getattr(user, "has_perm", None)  # a user class of the project's own
-        return bool(user is not None and has_perm is not None and has_perm(self.codename))
+        return await _ask_user(request, "has_perm", self.codename)
 
     def __repr__(self) -> str:
         return f"HasPermission({self.codename!r})"
@@ -251,12 +257,7 @@ class IsInGroup(Permission):
         self.name = name
 
     async def has_permission(self, request: Any, view: Any) -> bool:
-        user = request_user(request)
-        ais_in_group = getattr(user, "ais_in_group", None)
-        if ais_in_group is not None:
-            return bool(await ais_in_group(self.name, request_auth_db(request)))
-        is_in_group = getattr(user, "is_in_group", None)  # a user class of the project's own
-        return bool(user is not None and is_in_group is not None and is_in_group(self.name))
+        return await _ask_user(request, "is_in_group", self.name)
 
     def __repr__(self) -> str:
         return f"IsInGroup({self.name!r})"
