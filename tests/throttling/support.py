@@ -23,7 +23,7 @@ from core.throttling import (
     UserRateThrottle,
 )
 from tests.example_models import User
-from tests.helpers import TEST_MODELS
+from tests.helpers import app_with
 
 RATES = {"anon": "3/min", "user": "5/min", "uploads": "2/min", "search": "4/min"}
 
@@ -148,7 +148,7 @@ def throttled_app(**settings: Any) -> CoreApp:
         router = AutoRouter(prefix=prefix)
         router.register("", viewset, basename=prefix.strip("/"))
         routers.append(router)
-    app = CoreApp(title="t", routers=routers, settings=Settings(**values), models=TEST_MODELS)
+    app = app_with(*routers, settings=Settings(**values))
     app.add_api_route("/ping", PingView.as_route("/ping")[1], methods=["GET"])
     return app
 
