@@ -12,12 +12,12 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from core.auth import APIKeyBackend, register_auth_backend
 from core.testing import fast_password_hasher, isolated_database, reset_framework_state
+from tests.helpers import TEST_MODELS
 
 #: Tests that request one of these fixtures are marked `db` and re-run on PostgreSQL.
 DATABASE_FIXTURES = frozenset({"db", "client"})
-
-TEST_MODELS = ["tests.example_models"]
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -49,6 +49,14 @@ def framework_state() -> Iterator[None]:
     with fast_password_hasher():
         yield
     reset_framework_state()
+
+
+@pytest.fixture
+def api_keys() -> APIKeyBackend:
+    """API keys accepted for the test (the reset above unregisters the backend after it)."""
+    backend = APIKeyBackend()
+    register_auth_backend(backend)
+    return backend
 
 
 @pytest.fixture

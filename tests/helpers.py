@@ -5,9 +5,27 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
+
+from fastapi import APIRouter
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from core import CoreApp
+from core.auth import create_access_token
+from core.testing import database_url_for_tests
+from tests.example_models import User
+
+#: The models every test database holds.
+TEST_MODELS = ["tests.example_models"]
 
 #: Statements, not the other messages the logger carries (pool created, script run, ...).
 _SQL_VERBS = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "REPLACE")
+
+#: The secret the auth tests sign with, and one that signed none of their tokens.
+SECRET = "test-secret-key-with-enough-entropy-for-hs512-0123456789abcdefghij"
+OTHER_SECRET = "another-secret-key-that-did-not-sign-these-tokens-0123456789abcd"
+#: The password of `make_user`'s users.
+PASSWORD = "pw-12345678"
 
 #: Tables that hold groups and permissions (the test user table is `users`).
 PERMISSION_TABLES = ("auth_permissions", "auth_groups", "users_groups", "users_permissions")
@@ -46,3 +64,27 @@ def count_queries() -> Iterator[list[str]]:
 def permission_queries(statements: list[str]) -> list[str]:
     """The statements among `statements` that read groups or permissions."""
     return [sql for sql in statements if any(table in sql for table in PERMISSION_TABLES)]
+
+
+def app_with(*routers: APIRouter, **options: Any) -> CoreApp:
+    """A CoreApp serving `routers` on the test database with `TEST_MODELS`; `options`
+    (`settings=`, `models=`, `lifespan=`, ...) go to CoreApp as given."""
+    options.setdefault("title", "t")
+    options.setdefault("database_url", database_url_for_tests())
+    options.setdefault("models", TEST_MODELS)
+    return CoreApp(routers=list(routers), **options)
+
+
+async def make_user(db: BaseDBAsyncClient, email: str = "user@example.com") -> User:
+    """A saved test user with the password `PASSWORD`."""
+    return await User.create_user(email=email, password=PASSWORD, db=db)
+
+
+def access_for(user: User, **options: Any) -> str:
+    """An access token for `user` (`create_access_token`'s options pass through)."""
+    return create_access_token({"sub": str(user.id)}, **options)
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The `Authorization` header that sends `token`."""
+    return {"Authorization": f"Bearer {token}"}

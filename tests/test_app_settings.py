@@ -48,14 +48,13 @@ from core.permissions import AllowAny, IsAuthenticated
 from core.testing import (
     app_client,
     app_database,
-    database_url_for_tests,
     force_authenticate,
     override_settings,
     reset_framework_state,
 )
 from core.views.dependencies import runs_in_transaction
-from tests.conftest import TEST_MODELS
 from tests.example_models import User
+from tests.helpers import app_with, bearer
 
 #: The apps run on the test database: these re-run on PostgreSQL (`make test-pg`).
 pytestmark = pytest.mark.db
@@ -93,11 +92,7 @@ class InsideView(APIView):
 
 
 def make_app(secret: str, **values: Any) -> CoreApp:
-    app = CoreApp(
-        settings=Settings(secret_key=secret, **values),
-        database_url=database_url_for_tests(),
-        models=TEST_MODELS,
-    )
+    app = app_with(settings=Settings(secret_key=secret, **values))
     app.add_api_route("/me", MeView.as_route("/me")[1], methods=["GET"])
     app.add_api_route("/inside", InsideView.as_route("/inside")[1], methods=["GET", "POST"])
     return app
@@ -110,10 +105,6 @@ async def running(app: CoreApp) -> AsyncIterator[tuple[httpx.AsyncClient, User]]
         user = await User.create_user("ada@example.com", "pw-12345678", db=app_database())
         force_authenticate(client, user)
         yield client, user
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def claims(token: str, key: str, algorithm: str = "HS256") -> dict[str, Any]:
@@ -187,7 +178,7 @@ async def test_configure_auth_is_for_the_process_not_for_an_app_with_settings() 
 
 async def test_an_app_without_settings_follows_the_process() -> None:
     configure_auth(secret_key=SECRET_C)
-    app = CoreApp(database_url=database_url_for_tests(), models=TEST_MODELS)
+    app = app_with()
     app.add_api_route("/inside", InsideView.as_route("/inside")[1], methods=["GET"])
     async with app_client(app) as client:
         assert claims((await client.get("/inside")).json()["token"], SECRET_C)["sub"] == "7"
@@ -249,12 +240,7 @@ async def test_the_user_lifespan_runs_under_the_apps_settings(process_defaults: 
         seen.append(get_settings())
         yield
 
-    app = CoreApp(
-        settings=Settings(secret_key=SECRET_A),
-        database_url=database_url_for_tests(),
-        models=TEST_MODELS,
-        lifespan=lifespan,
-    )
+    app = app_with(settings=Settings(secret_key=SECRET_A), lifespan=lifespan)
     async with app_client(app):
         pass
     assert seen == [app.settings] and seen[0] is app.settings

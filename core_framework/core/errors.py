@@ -27,7 +27,7 @@ from tortoise.exceptions import ValidationError as TortoiseValidationError
 from core.db import mysql_errors
 from core.db.connection import is_connection_error
 from core.db.schema_errors import missing_schema_hint
-from core.exceptions import DatabaseUnavailable, HashingBusy
+from core.exceptions import DatabaseUnavailable, HashingBusy, StatusError
 
 logger = logging.getLogger("core.errors")
 
@@ -98,6 +98,14 @@ async def http_error(request: Request, exc: Exception) -> Any:
                 405, exc.detail, headers={**(exc.headers or {}), "Allow": ", ".join(allowed)}
             )
     return await http_exception_handler(request, exc)
+
+
+async def status_error(request: Request, exc: Exception) -> Any:
+    """A lower layer's `StatusError` (an OAuth login that failed): the answer it carries."""
+    assert isinstance(exc, StatusError)
+    return await http_error(
+        request, StarletteHTTPException(exc.status_code, exc.detail, exc.headers)
+    )
 
 
 async def hashing_busy(request: Request, exc: Exception) -> JSONResponse:
@@ -347,6 +355,7 @@ def install_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(UnicodeEncodeError, operational_error)  # sqlite3: lone surrogate
     app.add_exception_handler(DatabaseUnavailable, operational_error)
     app.add_exception_handler(HashingBusy, hashing_busy)
+    app.add_exception_handler(StatusError, status_error)
     app.add_exception_handler(ConnectionError, operational_error)
     app.add_exception_handler(OSError, operational_error)
     app.add_exception_handler(TimeoutError, operational_error)

@@ -28,7 +28,8 @@ __all__ = [
 OWNER_FIELDS = ("owner_id", "user_id", "author_id", "created_by_id")
 
 
-async def _resolve(result: bool | Awaitable[bool]) -> bool:
+async def allows(result: bool | Awaitable[bool]) -> bool:
+    """A check's verdict, whether the check was written sync or async."""
     if inspect.isawaitable(result):
         result = await result
     return bool(result)
@@ -45,26 +46,42 @@ def request_auth_db(request: Any) -> Any:
     return getattr(request.state, "auth_db", None)
 
 
-class _ComposableType(type):
+async def _ask_user(request: Any, check: str, argument: str) -> bool:
+    """The request's user's `a<check>(argument, db)` on the request's connection, else (a
+    user class of the project's own) its sync `<check>(argument)`; False for no user."""
+    user = request_user(request)
+    ask_async = getattr(user, f"a{check}", None)
+    if ask_async is not None:
+        return bool(await ask_async(argument, request_auth_db(request)))
+    ask = getattr(user, check, None)
+    return bool(user is not None and ask is not None and ask(argument))
+
+
+class _Operators:
+    """`&`, `|` and `~`, written once: for permission instances, and for classes through
+    the metaclass (`IsAuthenticated & IsOwner`); a class operand is instantiated."""
+
+    def __and__(self, other: Any) -> Permission:
+        return _And(_instance(self), _instance(other))
+
+    def __or__(self, other: Any) -> Permission:
+        return _Or(_instance(self), _instance(other))
+
+    def __rand__(self, other: Any) -> Permission:
+        return _And(_instance(other), _instance(self))
+
+    def __ror__(self, other: Any) -> Permission:
+        return _Or(_instance(other), _instance(self))
+
+    def __invert__(self) -> Permission:
+        return _Not(_instance(self))
+
+
+class _ComposableType(_Operators, type):  # type: ignore[misc]  # replaces type's `X | Y`
     """Lets permission *classes* compose too: `IsAuthenticated & IsOwner`."""
 
-    def __and__(cls, other: Any) -> Permission:
-        return _And(_instance(cls), _instance(other))
 
-    def __or__(cls, other: Any) -> Permission:  # type: ignore[override]
-        return _Or(_instance(cls), _instance(other))
-
-    def __rand__(cls, other: Any) -> Permission:
-        return _And(_instance(other), _instance(cls))
-
-    def __ror__(cls, other: Any) -> Permission:  # type: ignore[override]
-        return _Or(_instance(other), _instance(cls))
-
-    def __invert__(cls) -> Permission:
-        return _Not(_instance(cls))
-
-
-class Permission(metaclass=_ComposableType):
+class Permission(_Operators, metaclass=_ComposableType):
     """Base class: allow everything. Override either check; sync or async both work."""
 
     #: The message of the 403 a failed check produces (DRF's `message`).
@@ -79,21 +96,6 @@ class Permission(metaclass=_ComposableType):
     def checks_objects(self) -> bool:
         """Whether this permission looks at objects (else `get_object` may skip it)."""
         return type(self).has_object_permission is not Permission.has_object_permission
-
-    def __and__(self, other: Any) -> Permission:
-        return _And(self, _instance(other))
-
-    def __or__(self, other: Any) -> Permission:
-        return _Or(self, _instance(other))
-
-    def __rand__(self, other: Any) -> Permission:
-        return _And(_instance(other), self)
-
-    def __ror__(self, other: Any) -> Permission:
-        return _Or(_instance(other), self)
-
-    def __invert__(self) -> Permission:
-        return _Not(self)
 
 
 def _instance(permission: Any) -> Permission:
@@ -115,14 +117,14 @@ class _And(Permission):
         self.left, self.right = left, right
 
     async def has_permission(self, request: Any, view: Any) -> bool:
-        return await _resolve(self.left.has_permission(request, view)) and await _resolve(
+        return await allows(self.left.has_permission(request, view)) and await allows(
             self.right.has_permission(request, view)
         )
 
     async def has_object_permission(self, request: Any, view: Any, obj: Any) -> bool:
-        return await _resolve(
-            self.left.has_object_permission(request, view, obj)
-        ) and await _resolve(self.right.has_object_permission(request, view, obj))
+        return await allows(self.left.has_object_permission(request, view, obj)) and await allows(
+            self.right.has_object_permission(request, view, obj)
+        )
 
     def checks_objects(self) -> bool:
         return self.left.checks_objects() or self.right.checks_objects()
@@ -135,13 +137,13 @@ class _Or(Permission):
         self.left, self.right = left, right
 
     async def has_permission(self, request: Any, view: Any) -> bool:
-        return await _resolve(self.left.has_permission(request, view)) or await _resolve(
+        return await allows(self.left.has_permission(request, view)) or await allows(
             self.right.has_permission(request, view)
         )
 
     async def has_object_permission(self, request: Any, view: Any, obj: Any) -> bool:
         for side in (self.left, self.right):
-            if await _resolve(side.has_permission(request, view)) and await _resolve(
+            if await allows(side.has_permission(request, view)) and await allows(
                 side.has_object_permission(request, view, obj)
             ):
                 return True
@@ -156,13 +158,13 @@ class _Not(Permission):
         self.inner = inner
 
     async def has_permission(self, request: Any, view: Any) -> bool:
-        return not await _resolve(self.inner.has_permission(request, view))
+        return not await allows(self.inner.has_permission(request, view))
 
     async def has_object_permission(self, request: Any, view: Any, obj: Any) -> bool:
         """Denied only where the inner permission would grant the object (both its checks)."""
         return not (
-            await _resolve(self.inner.has_permission(request, view))
-            and await _resolve(self.inner.has_object_permission(request, view, obj))
+            await allows(self.inner.has_permission(request, view))
+            and await allows(self.inner.has_object_permission(request, view, obj))
         )
 
     def checks_objects(self) -> bool:
@@ -242,12 +244,7 @@ class HasPermission(Permission):
         self.codename = codename
 
     async def has_permission(self, request: Any, view: Any) -> bool:
-        user = request_user(request)
-        ahas_perm = getattr(user, "ahas_perm", None)
-        if ahas_perm is not None:
-            return bool(await ahas_perm(self.codename, request_auth_db(request)))
-        has_perm = getattr(user, "has_perm", None)  # a user class of the project's own
-        return bool(user is not None and has_perm is not None and has_perm(self.codename))
+        return await _ask_user(request, "has_perm", self.codename)
 
     def __repr__(self) -> str:
         return f"HasPermission({self.codename!r})"
@@ -260,12 +257,7 @@ class IsInGroup(Permission):
         self.name = name
 
     async def has_permission(self, request: Any, view: Any) -> bool:
-        user = request_user(request)
-        ais_in_group = getattr(user, "ais_in_group", None)
-        if ais_in_group is not None:
-            return bool(await ais_in_group(self.name, request_auth_db(request)))
-        is_in_group = getattr(user, "is_in_group", None)  # a user class of the project's own
-        return bool(user is not None and is_in_group is not None and is_in_group(self.name))
+        return await _ask_user(request, "is_in_group", self.name)
 
     def __repr__(self) -> str:
         return f"IsInGroup({self.name!r})"

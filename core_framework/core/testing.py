@@ -37,6 +37,7 @@ from core.auth.backends import reset_auth_backends
 from core.auth.hashers import (
     get_password_hasher,
     reset_password_hashers,
+    reset_password_hashing,
     set_default_password_hasher,
 )
 from core.auth.models import reset_user_model_cache
@@ -176,8 +177,9 @@ def reset_framework_state() -> None:
     """Put every framework-level registry and setting back as a new process has them.
 
     Settings (`set_settings`, `override_settings`), `configure_auth`, the default password
-    hasher, the password hasher, token backend, auth backend and OAuth provider registries,
-    `configure_datetime`, the cached user model and the throttle stores with their counts.
+    hasher, the hashing pool (`configure_password_hashing`), the password hasher, token
+    backend, auth backend and OAuth provider registries, `configure_datetime`, the cached user
+    model and the throttle stores with their counts.
     Call it before (or after) each test.
     """
     from core.auth.oauth.providers import reset_oauth_providers
@@ -187,6 +189,7 @@ def reset_framework_state() -> None:
     set_settings(None)
     reset_auth_config()
     reset_password_hashers()
+    reset_password_hashing()
     reset_token_backends()
     reset_auth_backends()
     reset_oauth_providers()

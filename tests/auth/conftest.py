@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from core.auth import (
     FastTestHasher,
     register_password_hasher,
     set_default_password_hasher,
-    unregister_password_hasher,
 )
 
 
@@ -33,11 +30,9 @@ class CountingHasher(FastTestHasher):
 
 
 @pytest.fixture
-def counting_hasher() -> Iterator[CountingHasher]:
-    """The default hasher for the test, counting its calls."""
+def counting_hasher() -> CountingHasher:
+    """The default hasher for the test, counting its calls (`framework_state` resets it)."""
     hasher = CountingHasher()
     register_password_hasher(hasher)
     set_default_password_hasher("counting")
-    yield hasher
-    unregister_password_hasher("counting")
-    set_default_password_hasher("fast_test")
+    return hasher

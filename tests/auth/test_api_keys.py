@@ -12,10 +12,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from core.auth import APIKey, APIKeyBackend
 from tests.example_models import User
-
-
-async def make_user(db: BaseDBAsyncClient, email: str = "owner@example.com") -> User:
-    return await User.create_user(email=email, password="pw-12345678", db=db)
+from tests.helpers import make_user
 
 
 def request_with(headers: dict[str, bytes]) -> Request:

@@ -10,7 +10,7 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
 import httpx
@@ -31,9 +31,7 @@ from core.auth import (
     unregister_auth_backend,
 )
 from tests.example_models import User
-
-SECRET = "request-auth-tests-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
-OTHER_SECRET = "a-different-secret-that-signed-nothing-here-0123456789abcdefgh"
+from tests.helpers import OTHER_SECRET, SECRET, access_for, bearer
 
 
 @pytest.fixture(autouse=True)
@@ -95,22 +93,6 @@ async def user(db: BaseDBAsyncClient) -> User:
     user = await User.create_user(email="reader@example.com", password="pw-12345678", db=db)
     await user.add_permission("posts.read", db)
     return user
-
-
-@pytest.fixture
-def api_keys() -> Iterator[APIKeyBackend]:
-    backend = APIKeyBackend()
-    register_auth_backend(backend)
-    yield backend
-    unregister_auth_backend(backend.name)
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def access_for(user: User, **options: Any) -> str:
-    return create_access_token({"sub": str(user.id)}, **options)
 
 
 def raw_header(name: str, value: str | bytes) -> dict[bytes, bytes]:

@@ -40,9 +40,8 @@ from core.db import connect, in_transaction
 from core.db.schema import dialect_of
 from core.testing import database_url_for_tests
 from tests.example_models import User
+from tests.helpers import OTHER_SECRET, SECRET, access_for, make_user
 
-SECRET = "revocation-tests-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
-OTHER_SECRET = "a-different-secret-that-signed-nothing-here-0123456789abcdefgh"
 MODELS = ["tests.example_models"]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,14 +50,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 def auth_config() -> None:
     """The suite's `framework_state` fixture resets this (and token backends) after each test."""
     configure_auth(secret_key=SECRET, password_hasher="fast_test")
-
-
-async def make_user(db: BaseDBAsyncClient, email: str = "user@example.com") -> User:
-    return await User.create_user(email=email, password="pw-12345678", db=db)
-
-
-def access_for(user: User, **options: Any) -> str:
-    return create_access_token({"sub": str(user.id)}, **options)
 
 
 def refresh_for(user: User, **options: Any) -> str:

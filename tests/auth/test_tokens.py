@@ -19,6 +19,7 @@ from joserfc.jwk import OctKey, RSAKey
 
 from core.auth import (
     AuthConfig,
+    AuthOptions,
     JWTBackend,
     TokenBackend,
     configure_auth,
@@ -34,6 +35,7 @@ from core.auth import (
 )
 from core.config import Settings, get_settings, set_settings
 from core.exceptions import ImproperlyConfigured
+from tests.helpers import OTHER_SECRET, SECRET
 
 try:
     from core.datetime import timezone
@@ -43,10 +45,6 @@ except ImportError:  # core.datetime is not written yet: the same contract, an a
         @staticmethod
         def now() -> datetime:
             return datetime.now(UTC)
-
-
-SECRET = "test-secret-key-with-enough-entropy-for-hs512-0123456789abcdefghij"
-OTHER_SECRET = "another-secret-key-that-did-not-sign-these-tokens-0123456789abcd"
 
 
 @pytest.fixture(autouse=True)
@@ -373,6 +371,18 @@ def test_configuration_defaults_come_from_settings() -> None:
     payload = verify_token(create_access_token({"sub": "42"}))
     assert payload is not None and payload["iss"] == "from-env"
     assert configure_auth(access_token_expire_minutes=1).secret_key == OTHER_SECRET
+
+
+def test_configure_auth_takes_exactly_the_config_fields() -> None:
+    options = set(AuthOptions.__annotations__)
+    assert options == {f.name for f in dataclasses.fields(AuthConfig)}
+    with pytest.raises(TypeError, match="'secret'"):
+        configure_auth(secret="x" * 40)  # type: ignore[call-arg]
+    given = configure_auth(secret_key=SECRET, issuer="", password_hasher="", algorithm="")
+    settings = get_settings()
+    assert given.issuer == ""
+    assert given.password_hasher == settings.auth_password_hasher
+    assert given.algorithm == settings.auth_algorithm
 
 
 def test_config_is_frozen_and_hides_the_secret(auth_config: AuthConfig) -> None:

@@ -114,29 +114,23 @@ async def test_unusable_password_never_matches(db) -> None:
 async def test_hash_is_upgraded_on_successful_login_only(db) -> None:
     set_default_password_hasher("pbkdf2_sha256")
     register_password_hasher(FastTestHasher())  # still able to verify the old hashes
-    try:
-        await User.create_user(email="up@example.com", password="pw12345678", db=db)
-        # The site moves to another default algorithm.
-        from core.auth import PBKDF2Hasher
+    await User.create_user(email="up@example.com", password="pw12345678", db=db)
+    # The site moves to another default algorithm.
+    from core.auth import PBKDF2Hasher
 
-        register_password_hasher(PBKDF2Hasher(iterations=1000))
-        set_default_password_hasher("fast_test")
-        before = (await User.objects.using(db).get(email="up@example.com")).password_hash
-        assert before.startswith("pbkdf2_sha256$")
+    register_password_hasher(PBKDF2Hasher(iterations=1000))
+    set_default_password_hasher("fast_test")
+    before = (await User.objects.using(db).get(email="up@example.com")).password_hash
+    assert before.startswith("pbkdf2_sha256$")
 
-        assert await User.authenticate("up@example.com", "wrong-password", db) is None
-        after_failure = (await User.objects.using(db).get(email="up@example.com")).password_hash
-        assert after_failure == before
+    assert await User.authenticate("up@example.com", "wrong-password", db) is None
+    after_failure = (await User.objects.using(db).get(email="up@example.com")).password_hash
+    assert after_failure == before
 
-        assert await User.authenticate("up@example.com", "pw12345678", db) is not None
-        upgraded = (await User.objects.using(db).get(email="up@example.com")).password_hash
-        assert upgraded.startswith("fast_test$")
-        assert await User.authenticate("up@example.com", "pw12345678", db) is not None
-    finally:
-        from core.auth import reset_password_hashers
-
-        reset_password_hashers()
-        set_default_password_hasher("fast_test")
+    assert await User.authenticate("up@example.com", "pw12345678", db) is not None
+    upgraded = (await User.objects.using(db).get(email="up@example.com")).password_hash
+    assert upgraded.startswith("fast_test$")
+    assert await User.authenticate("up@example.com", "pw12345678", db) is not None
 
 
 async def test_login_runs_the_hasher_exactly_once_in_every_case(

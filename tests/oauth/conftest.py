@@ -19,8 +19,9 @@ from core import AutoRouter, CoreApp
 from core.auth.oauth import OAuthProvider, OAuthViewSet, register_oauth_provider
 from core.auth.oauth.providers import reset_oauth_providers
 from core.config import Settings
-from core.testing import app_client, app_database, database_url_for_tests
+from core.testing import app_client, app_database
 from tests.guide_app import AuthViewSet
+from tests.helpers import app_with
 from tests.oauth.provider import CLIENT_ID, CLIENT_SECRET, Provider, serve
 
 API = "/api/v1"
@@ -68,12 +69,12 @@ def provider_config(provider: Provider, **overrides: Any) -> OAuthProvider:
 
 
 @pytest.fixture
-def oauth_provider(provider: Provider) -> Iterator[OAuthProvider]:
-    """The provider "test" (OpenID discovery), registered alone (no environment providers)."""
+def oauth_provider(provider: Provider) -> OAuthProvider:
+    """The provider "test" (OpenID discovery), registered alone (no environment providers).
+
+    The suite's `framework_state` fixture resets the registry after the test."""
     reset_oauth_providers(read_environment=False)
-    registered = register_oauth_provider(provider_config(provider))
-    yield registered
-    reset_oauth_providers()
+    return register_oauth_provider(provider_config(provider))
 
 
 def create_oauth_app(settings: Settings, *routers: AutoRouter) -> CoreApp:
@@ -84,13 +85,7 @@ def create_oauth_app(settings: Settings, *routers: AutoRouter) -> CoreApp:
     api_router = AutoRouter(prefix=API)
     for router in (oauth_router, auth_router, *routers):
         api_router.include_router(router)
-    return CoreApp(
-        title="OAuth test app",
-        routers=[api_router],
-        settings=settings,
-        database_url=database_url_for_tests(),
-        models=["tests.example_models"],
-    )
+    return app_with(api_router, title="OAuth test app", settings=settings)
 
 
 @pytest.fixture

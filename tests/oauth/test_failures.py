@@ -10,8 +10,10 @@ import httpx
 import pytest
 
 from core.auth import OAuthIdentity
-from core.auth.oauth import register_oauth_provider
+from core.auth.oauth import OAuthLoginError, register_oauth_provider
+from core.testing import app_client
 from tests.example_models import User
+from tests.helpers import app_with
 from tests.oauth.conftest import (
     API,
     CALLBACK,
@@ -255,3 +257,18 @@ async def test_a_provider_answering_nonsense(
 
     assert response.status_code in (400, 503), response.text
     assert "TestID" in response.json()["detail"]
+
+
+async def test_an_oauth_error_raised_in_any_view_is_answered_with_its_status() -> None:
+    """`OAuthLoginError` carries no FastAPI; the app's handler turns it into the response."""
+    app = app_with()
+
+    async def refuse() -> None:
+        raise OAuthLoginError(503, "The provider is away.", headers={"Retry-After": "30"})
+
+    app.add_api_route("/refuse", refuse)
+    async with app_client(app) as client:
+        response = await client.get("/refuse")
+    assert response.status_code == 503
+    assert response.json() == {"detail": "The provider is away."}
+    assert response.headers["retry-after"] == "30"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -17,7 +16,6 @@ from core.auth import (
     OAuthIdentity,
     is_password_usable,
     register_auth_backend,
-    unregister_auth_backend,
 )
 from core.auth.oauth import GoogleOAuthBackend
 from core.config import Settings
@@ -37,12 +35,10 @@ def app() -> CoreApp:
 
 
 @pytest.fixture
-def google(provider: Provider) -> Iterator[GoogleOAuthBackend]:
-    backend = register_google_backend(provider.base_url)
+def google(provider: Provider) -> GoogleOAuthBackend:
+    """The guide's backends registered (`framework_state` unregisters them after the test)."""
     register_auth_backend(APIKeyBackend())
-    yield backend
-    unregister_auth_backend("google_oauth")
-    unregister_auth_backend("api_key")
+    return register_google_backend(provider.base_url)
 
 
 async def login_google(client: httpx.AsyncClient, token: str) -> httpx.Response:

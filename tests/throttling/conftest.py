@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -18,8 +18,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def store(clock: Clock) -> Iterator[MemoryThrottleStore]:
-    yield from memory_store(clock)
+def store(clock: Clock) -> MemoryThrottleStore:
+    return memory_store(clock)
 
 
 @pytest.fixture

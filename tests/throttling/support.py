@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -22,8 +22,8 @@ from core.throttling import (
     SimpleRateThrottle,
     UserRateThrottle,
 )
-from tests.conftest import TEST_MODELS
 from tests.example_models import User
+from tests.helpers import app_with
 
 RATES = {"anon": "3/min", "user": "5/min", "uploads": "2/min", "search": "4/min"}
 
@@ -148,7 +148,7 @@ def throttled_app(**settings: Any) -> CoreApp:
         router = AutoRouter(prefix=prefix)
         router.register("", viewset, basename=prefix.strip("/"))
         routers.append(router)
-    app = CoreApp(title="t", routers=routers, settings=Settings(**values), models=TEST_MODELS)
+    app = app_with(*routers, settings=Settings(**values))
     app.add_api_route("/ping", PingView.as_route("/ping")[1], methods=["GET"])
     return app
 
@@ -164,13 +164,11 @@ async def client_at(
         yield other
 
 
-def memory_store(clock: Clock) -> Iterator[MemoryThrottleStore]:
-    """A fresh in-process store on `clock`, made every throttle's store for one test."""
+def memory_store(clock: Clock) -> MemoryThrottleStore:
+    """A fresh in-process store on `clock`, made every throttle's store (the suite's
+    `framework_state` fixture puts the default back after the test)."""
     from core.throttling import set_throttle_store
 
     store = MemoryThrottleStore(clock=clock)
     set_throttle_store(store)
-    try:
-        yield store
-    finally:
-        set_throttle_store(None)
+    return store

@@ -14,8 +14,8 @@ from core.config import Settings
 from core.exceptions import ImproperlyConfigured
 from core.testing import app_client, app_database, force_authenticate
 from core.throttling import SimpleRateThrottle, Throttled, parse_rate
-from tests.conftest import TEST_MODELS
 from tests.example_models import User
+from tests.helpers import TEST_MODELS
 from tests.throttling.support import RATES, Clock, client_at, throttled_app
 
 

@@ -7,12 +7,9 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import APIRouter
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from core import CoreApp
 from core.testing import app_client, app_database, database_url_for_tests, force_authenticate
-from tests.conftest import TEST_MODELS
 from tests.example_models import Post, User
 from tests.guide_app import create_app
 
@@ -42,13 +39,6 @@ async def make_post(db: BaseDBAsyncClient, author: User, **values: Any) -> Post:
     defaults: dict[str, Any] = {"title": "Title", "slug": "title", "content": "..."}
     defaults.update(values)
     return await Post.create(**defaults, author=author, using_db=db)
-
-
-def app_with(*routers: APIRouter) -> CoreApp:
-    """A CoreApp serving `routers` on the test database, with the example models."""
-    return CoreApp(
-        title="t", routers=routers, database_url=database_url_for_tests(), models=TEST_MODELS
-    )
 
 
 def login(client: httpx.AsyncClient, user: User | None) -> None:

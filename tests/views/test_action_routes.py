@@ -17,7 +17,8 @@ from core import AutoRouter, CoreApp
 from core.testing import app_client, app_database
 from tests.example_models import Post, User
 from tests.guide_app import PostViewSet
-from tests.views.conftest import app_with, login, make_post
+from tests.helpers import app_with
+from tests.views.conftest import login, make_post
 
 POSTS = "/api/v1/posts/"
 

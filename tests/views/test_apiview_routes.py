@@ -22,7 +22,8 @@ from core.testing import app_client, app_database
 from core.throttling import BaseThrottle
 from core.views.endpoints import APIViewRoute
 from tests.example_models import User
-from tests.views.conftest import app_with, login
+from tests.helpers import app_with
+from tests.views.conftest import login
 
 
 class RefuseMarked(BaseThrottle):

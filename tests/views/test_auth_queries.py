@@ -7,7 +7,7 @@ together). Groups and permissions load only for a check that needs them, once pe
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -15,7 +15,7 @@ import pytest
 from fastapi import APIRouter, Request
 
 from core import APIView, AutoRouter, ReadOnlyModelViewSet
-from core.auth import APIKeyBackend, register_auth_backend, revoke_token, unregister_auth_backend
+from core.auth import APIKeyBackend, revoke_token
 from core.permissions import (
     AllowAny,
     HasPermission,
@@ -28,8 +28,8 @@ from core.permissions import (
 from core.testing import app_client, app_database
 from tests.example_models import Post, User
 from tests.guide_app import PostOutput
-from tests.helpers import count_queries, permission_queries
-from tests.views.conftest import app_with, login, make_post
+from tests.helpers import app_with, count_queries, permission_queries
+from tests.views.conftest import login, make_post
 
 
 def checked_by(*permissions: Any) -> type[APIView]:
@@ -186,14 +186,6 @@ async def test_a_superuser_passes_permission_checks_without_loading(client, edit
     response, statements = await get(client, "/two-permissions")
     assert response.status_code == 200 and response.json()["permissions_loaded"] is False
     assert len(statements) == 1, statements
-
-
-@pytest.fixture
-def api_keys() -> Iterator[APIKeyBackend]:
-    backend = APIKeyBackend()
-    register_auth_backend(backend)
-    yield backend
-    unregister_auth_backend(backend.name)
 
 
 async def test_an_api_key_request_loads_no_permissions(client, editor, api_keys) -> None:

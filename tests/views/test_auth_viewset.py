@@ -9,7 +9,7 @@ import anyio
 import httpx
 import pytest
 
-from core import AutoRouter, CoreApp, Settings
+from core import AutoRouter, Settings
 from core.auth import (
     FastTestHasher,
     PBKDF2Hasher,
@@ -18,14 +18,13 @@ from core.auth import (
     register_password_hasher,
     reset_auth_config,
     set_default_password_hasher,
-    unregister_password_hasher,
 )
 from core.auth.hashers import configure_password_hashing
 from core.config import PUBLIC_SECRETS
-from core.testing import app_client, app_database, database_url_for_tests
-from tests.conftest import TEST_MODELS
+from core.testing import app_client, app_database
 from tests.example_models import User
 from tests.guide_app import AuthViewSet
+from tests.helpers import app_with
 
 AUTH = "/api/v1/auth/"
 STRONG = "Str0ngPassword"
@@ -227,16 +226,12 @@ async def test_django_users_log_in_and_are_upgraded_but_never_down(client, app_d
 
     register_password_hasher(PBKDF2Hasher(iterations=1000))
     set_default_password_hasher("pbkdf2_sha256")
-    try:
-        stronger = DJANGO_DEFAULT_LIST_HASHES["pbkdf2_sha256"]  # 2000 iterations
-        user.password_hash = stronger
-        await user.save(app_db)
-        assert (await login(client, email="dj@example.com", password="lètmein")).status_code == 200
-        await user.refresh(app_db)
-        assert user.password_hash == stronger
-    finally:
-        unregister_password_hasher("pbkdf2_sha256")
-        set_default_password_hasher("fast_test")
+    stronger = DJANGO_DEFAULT_LIST_HASHES["pbkdf2_sha256"]  # 2000 iterations
+    user.password_hash = stronger
+    await user.save(app_db)
+    assert (await login(client, email="dj@example.com", password="lètmein")).status_code == 200
+    await user.refresh(app_db)
+    assert user.password_hash == stronger
 
 
 async def test_a_password_change_ends_tokens_issued_in_the_same_second(client, app_db) -> None:
@@ -280,34 +275,23 @@ async def test_concurrent_hashing_is_bounded_and_a_full_queue_is_503() -> None:
     """
     auth_router = AutoRouter(prefix="/api/v1/auth")
     auth_router.register("", AuthViewSet, basename="auth")
-    app = CoreApp(
-        title="t",
-        routers=[auth_router],
-        database_url=database_url_for_tests(),
-        models=TEST_MODELS,
-        settings=Settings(secret_key="k" * 50, atomic_requests=False),
-    )
+    app = app_with(auth_router, settings=Settings(secret_key="k" * 50, atomic_requests=False))
     register_password_hasher(SlowHasher())
     set_default_password_hasher("slow_test")
     configure_password_hashing(concurrency=1, queue=1)
-    try:
-        async with app_client(app) as client:
-            await User.create_user("new@example.com", STRONG, db=app_database())
-            responses: list[httpx.Response] = []
+    async with app_client(app) as client:
+        await User.create_user("new@example.com", STRONG, db=app_database())
+        responses: list[httpx.Response] = []
 
-            async def attempt() -> None:
-                responses.append(await login(client))
+        async def attempt() -> None:
+            responses.append(await login(client))
 
-            async with anyio.create_task_group() as group:
-                for _ in range(5):
-                    group.start_soon(attempt)
-            statuses = sorted(response.status_code for response in responses)
-            assert statuses == [200, 200, 503, 503, 503]
-            busy = next(response for response in responses if response.status_code == 503)
-            assert busy.headers["retry-after"] == "1"
-            assert "try again" in busy.json()["detail"]
-            assert (await login(client)).status_code == 200  # recovers once the queue drains
-    finally:
-        configure_password_hashing()
-        unregister_password_hasher("slow_test")
-        set_default_password_hasher("fast_test")
+        async with anyio.create_task_group() as group:
+            for _ in range(5):
+                group.start_soon(attempt)
+        statuses = sorted(response.status_code for response in responses)
+        assert statuses == [200, 200, 503, 503, 503]
+        busy = next(response for response in responses if response.status_code == 503)
+        assert busy.headers["retry-after"] == "1"
+        assert "try again" in busy.json()["detail"]
+        assert (await login(client)).status_code == 200  # recovers once the queue drains

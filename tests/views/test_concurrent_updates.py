@@ -13,12 +13,12 @@ import anyio
 import httpx
 import pytest
 
-from core import AutoRouter, CoreApp, InputSchema, ModelViewSet, OutputSchema
+from core import AutoRouter, InputSchema, ModelViewSet, OutputSchema
 from core.permissions import AllowAny
-from core.testing import app_client, app_database, database_url_for_tests
+from core.testing import app_client, app_database
 from core.views import OptimisticConcurrencyMixin
-from tests.conftest import TEST_MODELS
 from tests.example_models import Post
+from tests.helpers import TEST_MODELS, app_with
 from tests.views.conftest import login, make_post
 from tests.views.versioned_models import Document
 
@@ -86,12 +86,7 @@ async def documents() -> AsyncIterator[httpx.AsyncClient]:
     router = AutoRouter(prefix="/api")
     router.register("/documents", DocumentViewSet, basename="document")
     router.register("/strict", StrictDocumentViewSet, basename="strict")
-    app = CoreApp(
-        title="t",
-        routers=[router],
-        database_url=database_url_for_tests(),
-        models=[*TEST_MODELS, "tests.views.versioned_models"],
-    )
+    app = app_with(router, models=[*TEST_MODELS, "tests.views.versioned_models"])
     async with app_client(app) as http:
         yield http
 

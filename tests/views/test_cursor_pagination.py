@@ -18,8 +18,8 @@ from core.views.pagination import Cursor, OrderTerm, _adapter, decode_cursor, en
 from core.views.routes import viewset_routes
 from tests.example_models import Post, User
 from tests.guide_app import PostOutput
-from tests.helpers import count_queries
-from tests.views.conftest import app_with, make_post
+from tests.helpers import app_with, count_queries
+from tests.views.conftest import make_post
 
 
 class NewestFirst(CursorPagination):

@@ -19,7 +19,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from core.db.schema import dialect_of
 from core.testing import app_client, app_database
 from tests.example_models import Everything, Post, User
-from tests.views.conftest import app_with, login
+from tests.helpers import app_with
+from tests.views.conftest import login
 
 POSTS = "/api/v1/posts/"
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from core import AutoRouter, CoreApp, Settings
+from core import AutoRouter, Settings
 from core.db.config import apply_request_timeouts, build_tortoise_config
 from core.testing import app_client, app_database, database_url_for_tests
-from tests.conftest import TEST_MODELS
 from tests.example_models import Post, User
 from tests.guide_app import PostViewSet
+from tests.helpers import app_with
 from tests.views.conftest import login, make_post
 
 
@@ -39,11 +39,9 @@ async def test_a_request_on_a_locked_row_is_a_503_with_retry_after() -> None:
         pytest.skip("lock_timeout is PostgreSQL's (SQLite runs one writer at a time in-process)")
     router = AutoRouter(prefix="/api/v1/posts")
     router.register("", PostViewSet, basename="post")
-    app = CoreApp(
-        title="t",
-        routers=[router],
+    app = app_with(
+        router,
         database_url=url,
-        models=TEST_MODELS,
         settings=Settings(secret_key="k" * 50, database_lock_timeout_ms=300),
     )
     async with app_client(app) as client:

@@ -21,7 +21,8 @@ from core.views.endpoints import ActionEndpoint
 from core.views.plan import RoutePlan
 from tests.example_models import Post, User
 from tests.guide_app import PostInput, PostOutput
-from tests.views.conftest import app_with, login, make_post
+from tests.helpers import app_with
+from tests.views.conftest import login, make_post
 
 log = logging.getLogger(__name__)
 

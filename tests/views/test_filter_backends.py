@@ -27,7 +27,8 @@ from core.views.filters import import_filter_backends, query_parameter
 from core.views.generics import GenericViewSet
 from tests.example_models import Post, User
 from tests.guide_app import PostOutput
-from tests.views.conftest import app_with, make_post
+from tests.helpers import app_with
+from tests.views.conftest import make_post
 
 
 class MinViews(BaseFilterBackend):

@@ -16,7 +16,8 @@ from core.views import LimitOffsetPagination, PageNumberPagination
 from core.views.pagination import import_pagination
 from tests.example_models import Post, User
 from tests.guide_app import PostOutput
-from tests.views.conftest import app_with, make_post
+from tests.helpers import app_with
+from tests.views.conftest import make_post
 
 
 class _Posts(ReadOnlyModelViewSet):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from core import AutoRouter, CoreApp, Settings
-from core.testing import app_client, database_url_for_tests
-from tests.conftest import TEST_MODELS
+from core.testing import app_client
 from tests.guide_app import PostViewSet
+from tests.helpers import app_with
 
 AUTH = "/api/v1/auth/"
 
@@ -37,13 +37,7 @@ async def test_token_responses_are_no_store_and_carry_security_headers(client, a
 def app_for(**settings: object) -> CoreApp:
     router = AutoRouter(prefix="/api/v1/posts")
     router.register("", PostViewSet, basename="post")
-    return CoreApp(
-        title="t",
-        routers=[router],
-        database_url=database_url_for_tests(),
-        models=TEST_MODELS,
-        settings=Settings(secret_key="k" * 50, **settings),
-    )
+    return app_with(router, settings=Settings(secret_key="k" * 50, **settings))
 
 
 async def test_cors_star_never_goes_with_credentials() -> None:

@@ -7,7 +7,8 @@ import asyncio
 from core import AutoRouter, InputSchema, ModelViewSet, OutputSchema
 from core.testing import app_client, app_database
 from tests.example_models import Label, Post
-from tests.views.conftest import app_with, login
+from tests.helpers import app_with
+from tests.views.conftest import login
 
 POSTS = "/api/v1/posts/"
 

@@ -27,6 +27,7 @@ from core.auth.hashers import (
 )
 from core.auth.tokens import (
     AuthConfig,
+    AuthOptions,
     JWTBackend,
     TokenBackend,
     configure_auth,
@@ -45,6 +46,7 @@ from core.auth.tokens import (
 __all__ = [
     "Argon2Hasher",
     "AuthConfig",
+    "AuthOptions",
     "BCryptHasher",
     "FastTestHasher",
     "JWTBackend",

@@ -716,6 +716,14 @@ def configure_password_hashing(concurrency: int | None = None, queue: int | None
         old.executor.shutdown(wait=False)
 
 
+def reset_password_hashing() -> None:
+    """Forget `configure_password_hashing`: the next hash makes the pool from the settings."""
+    global _pool
+    old, _pool = _pool, None
+    if old is not None:
+        old.executor.shutdown(wait=False)
+
+
 def hashing_pool() -> HashingPool:
     """The pool async hashing runs on, made from the settings on first use."""
     if _pool is None:

@@ -15,9 +15,9 @@ import functools
 import math
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import timedelta
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, TypedDict, Unpack
 
 from joserfc import jwt
 from joserfc.errors import InvalidClaimError
@@ -82,28 +82,36 @@ class AuthConfig:
         return timedelta(days=self.refresh_token_expire_days)
 
 
+class AuthOptions(TypedDict, total=False):
+    """What `configure_auth` may fix: the fields of `AuthConfig`; None means "from Settings"."""
+
+    secret_key: str | None
+    access_token_expire_minutes: int | None
+    refresh_token_expire_days: int | None
+    password_hasher: str | None
+    algorithm: str | None
+    issuer: str | None
+    audience: str | None
+    rotate_refresh_tokens: bool | None
+
+
 _config: AuthConfig | None = None
+#: Options where an empty string, like None, means "take the setting".
+_EMPTY_IS_UNSET = frozenset({"password_hasher", "algorithm"})
 
 
-def _build_config(settings: Settings, **values: Any) -> AuthConfig:
-    """An AuthConfig from `settings`, with the non-None `values` in place, checked for safety."""
-    given = {name: value for name, value in values.items() if value is not None}
-    config = AuthConfig(
-        secret_key=given.get("secret_key", settings.secret_key),
-        access_token_expire_minutes=given.get(
-            "access_token_expire_minutes", settings.auth_access_token_expire_minutes
-        ),
-        refresh_token_expire_days=given.get(
-            "refresh_token_expire_days", settings.auth_refresh_token_expire_days
-        ),
-        password_hasher=given.get("password_hasher") or settings.auth_password_hasher,
-        algorithm=given.get("algorithm") or settings.auth_algorithm,
-        issuer=given.get("issuer", settings.auth_issuer),
-        audience=given.get("audience", settings.auth_audience),
-        rotate_refresh_tokens=given.get(
-            "rotate_refresh_tokens", settings.auth_rotate_refresh_tokens
-        ),
-    )
+def _setting_name(option: str) -> str:
+    """The Settings field behind an AuthConfig field: `SECRET_KEY`, else `AUTH_<NAME>`."""
+    return option if option == "secret_key" else f"auth_{option}"
+
+
+def _build_config(settings: Settings, **options: Any) -> AuthConfig:
+    """An AuthConfig from `settings`, with the given `options` in place, checked for safety."""
+    values = {f.name: getattr(settings, _setting_name(f.name)) for f in fields(AuthConfig)}
+    for name, value in options.items():
+        if value is not None and not (value == "" and name in _EMPTY_IS_UNSET):
+            values[name] = value
+    config = AuthConfig(**values)
     if not config.secret_key:
         raise ImproperlyConfigured("The auth secret key is empty: set SECRET_KEY")
     if settings.is_production:
@@ -123,33 +131,20 @@ def auth_config_for(settings: Settings) -> AuthConfig:
     return derived(settings, "auth_config", _build_config)
 
 
-def configure_auth(
-    secret_key: str | None = None,
-    access_token_expire_minutes: int | None = None,
-    refresh_token_expire_days: int | None = None,
-    password_hasher: str | None = None,
-    algorithm: str | None = None,
-    issuer: str | None = None,
-    audience: str | None = None,
-    rotate_refresh_tokens: bool | None = None,
-) -> AuthConfig:
+def configure_auth(**options: Unpack[AuthOptions]) -> AuthConfig:
     """Fix the token settings and default hasher of the process; omitted values come from Settings.
 
-    For scripts and apps built without `settings=`: an app given `CoreApp(settings=...)` signs,
-    verifies and hashes with its own settings, whatever this was told.
+    The options are `AuthConfig`'s fields (`secret_key`, `access_token_expire_minutes`,
+    `refresh_token_expire_days`, `password_hasher`, `algorithm`, `issuer`, `audience`,
+    `rotate_refresh_tokens`). For scripts and apps built without `settings=`: an app given
+    `CoreApp(settings=...)` signs, verifies and hashes with its own settings, whatever this
+    was told.
     """
     global _config
-    config = _build_config(
-        get_settings(),
-        secret_key=secret_key,
-        access_token_expire_minutes=access_token_expire_minutes,
-        refresh_token_expire_days=refresh_token_expire_days,
-        password_hasher=password_hasher,
-        algorithm=algorithm,
-        issuer=issuer,
-        audience=audience,
-        rotate_refresh_tokens=rotate_refresh_tokens,
-    )
+    unknown = sorted(options.keys() - AuthOptions.__annotations__.keys())
+    if unknown:
+        raise TypeError(f"configure_auth() got an unexpected keyword argument {unknown[0]!r}")
+    config = _build_config(get_settings(), **options)
     _config = config
     set_default_password_hasher(config.password_hasher)
     return config

@@ -28,23 +28,14 @@ def discover_model_modules(project_dir: str | os.PathLike[str] | None = None) ->
     ]
 
 
-def _importable(module: str) -> bool:
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
-
-
 def model_modules(settings: Settings | None = None, models: list[str] | None = None) -> list[str]:
     """Explicit `models`, else `Settings.models`, else discovery; core's own models always."""
     settings = settings or get_settings()
     chosen = models if models is not None else settings.models
     if chosen is None:
         chosen = discover_model_modules()
-    core_modules = [m for m in CORE_MODEL_MODULES if _importable(m)]
-    return [*core_modules, *(m for m in chosen if m not in core_modules)]
+    # Named, never imported here: the db layer sits below models and auth (Tortoise imports them).
+    return [*CORE_MODEL_MODULES, *(m for m in chosen if m not in CORE_MODEL_MODULES)]
 
 
 def build_tortoise_config(

@@ -26,13 +26,12 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from core.db.config import build_tortoise_config
 from core.db.connection import is_connection_error, unavailable_message
-from core.db.schema import drop_all_tables
+from core.db.schema import dialect_of, drop_all_tables
 from core.db.urls import parse_database_url
 from core.exceptions import DatabaseUnavailable
-from core.migrations.engine import CheckReport, ConfirmNotNull, MigrationStatus, Progress
+from core.migrations.base import CheckReport, ConfirmNotNull, MigrationStatus, Progress
 from core.migrations.exceptions import MigrationError
 from core.migrations.locking import (
-    dialect_of,
     locked_transaction,
     runs_in_transaction,
     session_lock,

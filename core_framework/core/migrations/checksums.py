@@ -14,6 +14,7 @@ from pathlib import Path
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from core.db.mysql_client import table_options
+from core.db.schema import dialect_of
 
 TABLE = "core_migration_checksums"
 _CREATE = (
@@ -24,7 +25,7 @@ _CREATE = (
 
 
 def _create(db: BaseDBAsyncClient) -> str:
-    return _CREATE + table_options(db.capabilities.dialect)
+    return _CREATE + table_options(dialect_of(db))
 
 
 def file_checksum(path: Path) -> str:
@@ -34,7 +35,7 @@ def file_checksum(path: Path) -> str:
 
 def _param(db: BaseDBAsyncClient, index: int) -> str:
     """The driver's placeholder for the index-th parameter."""
-    dialect = db.capabilities.dialect
+    dialect = dialect_of(db)
     if dialect == "postgres":
         return f"${index}"
     return "%s" if dialect == "mysql" else "?"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -34,6 +33,13 @@ from core.adapters.tortoise import create_table_sql, migration_plan, run_schema_
 from core.db.connection import connect
 from core.db.schema import drop_all_tables
 from core.migrations import partial
+from core.migrations.base import (
+    CheckReport,
+    ConfirmNotNull,
+    MigrationStatus,
+    NotNullAddition,
+    Progress,
+)
 from core.migrations.checksums import (
     drift,
     file_checksum,
@@ -45,9 +51,6 @@ from core.migrations.editors import core_editor_class
 from core.migrations.exceptions import MigrationError
 from core.migrations.locking import locked_transaction, runs_in_transaction, session_lock
 from core.migrations.project import Project
-
-#: Called as `progress(event, migration_name)`; events: apply, applied, skip, rollback, rolled_back.
-Progress = Callable[[str, str], object]
 
 _NUMBER = re.compile(r"^(\d{4})_")
 
@@ -61,24 +64,6 @@ class Migration{number:04d}(Migration):
 
     operations = []
 '''
-
-
-@dataclass(frozen=True)
-class NotNullAddition:
-    """A NOT NULL column without a default added to an existing table (fails on its rows)."""
-
-    model: str
-    field: str
-    migration: str
-
-    def describe(self) -> str:
-        return (
-            f"{self.migration} adds the NOT NULL field {self.field} to {self.model} with no default"
-        )
-
-
-#: Asked before writing migrations that add NOT NULL columns without a default; False: write none.
-ConfirmNotNull = Callable[[list[NotNullAddition]], bool]
 
 
 def not_null_additions(writer: MigrationWriter) -> list[NotNullAddition]:
@@ -97,33 +82,6 @@ def not_null_additions(writer: MigrationWriter) -> list[NotNullAddition]:
             continue  # filled by the ORM on save, but still NOT NULL without a DB default
         found.append(NotNullAddition(operation.model_name, operation.name, writer.name))
     return found
-
-
-@dataclass(frozen=True)
-class MigrationStatus:
-    """One line of `core showmigrations`."""
-
-    name: str
-    applied: bool
-    on_disk: bool = True
-    #: Set when the migration failed halfway outside a transaction (MySQL): what ran.
-    partly: str | None = None
-
-
-@dataclass(frozen=True)
-class CheckReport:
-    """What `core check` found: model changes without a migration, unapplied migrations."""
-
-    changes: list[str] = field(default_factory=list)
-    pending: list[str] = field(default_factory=list)
-    #: Migrations that failed halfway outside a transaction and need repair by hand.
-    partly: list[str] = field(default_factory=list)
-    #: Applied migrations whose file was edited or deleted since (checksums).
-    drifted: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.changes and not self.pending and not self.partly and not self.drifted
 
 
 class MigrationEngine(Protocol):

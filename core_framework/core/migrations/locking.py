@@ -24,6 +24,7 @@ from tortoise.connection import get_connections
 from tortoise.transactions import in_transaction
 
 from core.adapters.tortoise import client_connection, client_lock
+from core.db.schema import dialect_of
 from core.migrations.exceptions import MigrationError
 
 #: How long a second `core migrate` waits for the first before giving up.
@@ -32,10 +33,6 @@ LOCK_TIMEOUT_SECONDS = 600
 LOCK_NAME = "core.migrations"
 
 _PG_KEY = f"hashtext('{LOCK_NAME}'), hashtext(current_schema())"
-
-
-def dialect_of(client: BaseDBAsyncClient) -> str:
-    return str(client.capabilities.dialect)
 
 
 def runs_in_transaction(client: BaseDBAsyncClient, atomic: bool) -> bool:

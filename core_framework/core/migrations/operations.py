@@ -24,7 +24,7 @@ import copy
 import re
 from collections.abc import Mapping, Sequence
 from hashlib import sha256
-from typing import Any, cast
+from typing import Any
 
 from tortoise.fields.relational import ManyToManyFieldInstance
 from tortoise.migrations.operations import (
@@ -40,7 +40,7 @@ from tortoise.migrations.schema_editor.base import BaseSchemaEditor
 from tortoise.migrations.schema_generator.state import ModelState, State
 
 from core.adapters.tortoise import index_columns, qualified_table, run_schema_sql
-from core.migrations import sqlite
+from core.migrations.editors import OperationsSQL
 from core.migrations.sqltypes import field_for_sql_type, sql_literal
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "DropForeignKey",
     "DropIndex",
     "DropTable",
+    "ModelTableOperation",
     "RunPython",
     "RunSQL",
     "TableOperation",
@@ -104,6 +105,16 @@ class TableOperation(TortoiseOperation):
                 return name
         return None
 
+    def model_field(
+        self, state: State, app_label: str, column: str
+    ) -> tuple[ModelState, str] | None:
+        """The model state and the name of its field stored in `column`, on a model's table."""
+        model_state = self.model_state(state, app_label)
+        if model_state is None:
+            return None
+        name = self.field_for_column(model_state, column)
+        return (model_state, name) if name else None
+
     def table(self, editor: BaseSchemaEditor) -> str:
         return qualified_table(editor, self.table_name)
 
@@ -112,6 +123,86 @@ class TableOperation(TortoiseOperation):
         """Run (or, for `sqlmigrate`, collect) each statement."""
         for statement in statements:
             await run_schema_sql(editor, statement)
+
+    @staticmethod
+    def sql(editor: BaseSchemaEditor) -> OperationsSQL:
+        """The editor's dialect SQL for these operations (`core.migrations.editors`)."""
+        if not isinstance(editor, OperationsSQL):
+            raise TypeError(
+                f"{type(editor).__name__} is not one of the framework's schema editors "
+                "(core.migrations.editors.core_editor_class): run migrations with `core migrate`"
+            )
+        return editor
+
+    async def database_forward(
+        self,
+        app_label: str,
+        old_state: State,
+        new_state: State,
+        state_editor: BaseSchemaEditor | None = None,
+    ) -> None:
+        if state_editor is not None:
+            await self.forward_sql(state_editor)
+
+    async def database_backward(
+        self,
+        app_label: str,
+        old_state: State,
+        new_state: State,
+        state_editor: BaseSchemaEditor | None = None,
+    ) -> None:
+        if state_editor is not None:
+            await self.backward_sql(state_editor)
+
+    async def forward_sql(self, editor: BaseSchemaEditor) -> None:
+        """Apply the operation to the database (the state is `state_forward`'s business)."""
+        raise NotImplementedError
+
+    async def backward_sql(self, editor: BaseSchemaEditor) -> None:
+        """Undo `forward_sql`; raises NotImplementedError with what to give when it cannot."""
+        raise NotImplementedError
+
+
+class ModelTableOperation(TableOperation):
+    """An operation that, on a model's table, is one of Tortoise's own (`native`): it then
+    changes the state and the database, and reverses from the state. On other tables it is
+    `forward_sql`/`backward_sql`, and the state is left alone."""
+
+    def native(self, state: State, app_label: str) -> TortoiseOperation | None:
+        """Tortoise's operation for this one when the table is a model's in `state`."""
+        raise NotImplementedError
+
+    def state_forward(self, app_label: str, state: State) -> None:
+        if native := self.native(state, app_label):
+            native.state_forward(app_label, state)
+
+    async def database_forward(
+        self,
+        app_label: str,
+        old_state: State,
+        new_state: State,
+        state_editor: BaseSchemaEditor | None = None,
+    ) -> None:
+        if state_editor is None:
+            return
+        if native := self.native(old_state, app_label):
+            await native.database_forward(app_label, old_state, new_state, state_editor)
+        else:
+            await self.forward_sql(state_editor)
+
+    async def database_backward(
+        self,
+        app_label: str,
+        old_state: State,
+        new_state: State,
+        state_editor: BaseSchemaEditor | None = None,
+    ) -> None:
+        if state_editor is None:
+            return
+        if native := self.native(new_state, app_label):
+            await native.database_backward(app_label, old_state, new_state, state_editor)
+        else:
+            await self.backward_sql(state_editor)
 
 
 def _column_sql(
@@ -149,31 +240,15 @@ class CreateTable(TableOperation):
     def describe(self) -> str:
         return f"Create table {self.table_name}"
 
-    async def database_forward(
-        self,
-        app_label: str,
-        old_state: State,
-        new_state: State,
-        state_editor: BaseSchemaEditor | None = None,
-    ) -> None:
-        if state_editor is None:
-            return
-        definitions = _table_definitions(state_editor, self.columns, self.constraints)
-        await self.execute(state_editor, f"CREATE TABLE {self.table(state_editor)} ({definitions})")
+    async def forward_sql(self, editor: BaseSchemaEditor) -> None:
+        definitions = _table_definitions(editor, self.columns, self.constraints)
+        await self.execute(editor, f"CREATE TABLE {self.table(editor)} ({definitions})")
 
-    async def database_backward(
-        self,
-        app_label: str,
-        old_state: State,
-        new_state: State,
-        state_editor: BaseSchemaEditor | None = None,
-    ) -> None:
-        if state_editor is None:
-            return
-        await self.execute(state_editor, f"DROP TABLE {self.table(state_editor)}")
+    async def backward_sql(self, editor: BaseSchemaEditor) -> None:
+        await self.execute(editor, f"DROP TABLE {self.table(editor)}")
 
 
-class DropTable(TableOperation):
+class DropTable(ModelTableOperation):
     """`DROP TABLE`; a model's table is Tortoise's `DeleteModel` (recreated from the state on
     rollback), any other table needs `columns=` to be recreated."""
 
@@ -187,47 +262,19 @@ class DropTable(TableOperation):
     def describe(self) -> str:
         return f"Drop table {self.table_name}"
 
-    def _native(self, state: State, app_label: str) -> DeleteModel | None:
+    def native(self, state: State, app_label: str) -> DeleteModel | None:
         model_state = self.model_state(state, app_label)
         return DeleteModel(model_state.name) if model_state else None
 
-    def state_forward(self, app_label: str, state: State) -> None:
-        if native := self._native(state, app_label):
-            native.state_forward(app_label, state)
+    async def forward_sql(self, editor: BaseSchemaEditor) -> None:
+        await self.execute(editor, f"DROP TABLE {self.table(editor)}")
 
-    async def database_forward(
-        self,
-        app_label: str,
-        old_state: State,
-        new_state: State,
-        state_editor: BaseSchemaEditor | None = None,
-    ) -> None:
-        if state_editor is None:
-            return
-        if native := self._native(old_state, app_label):
-            await native.database_forward(app_label, old_state, new_state, state_editor)
-        else:
-            await self.execute(state_editor, f"DROP TABLE {self.table(state_editor)}")
-
-    async def database_backward(
-        self,
-        app_label: str,
-        old_state: State,
-        new_state: State,
-        state_editor: BaseSchemaEditor | None = None,
-    ) -> None:
-        if state_editor is None:
-            return
-        if native := self._native(new_state, app_label):
-            await native.database_backward(app_label, old_state, new_state, state_editor)
-            return
+    async def backward_sql(self, editor: BaseSchemaEditor) -> None:
         if self.columns is None:
             raise NotImplementedError(
                 f"DropTable({self.table_name!r}) cannot be reversed: give columns= to recreate it"
             )
-        await CreateTable(self.table_name, self.columns, self.constraints).database_forward(
-            app_label, new_state, old_state, state_editor
-        )
+        await CreateTable(self.table_name, self.columns, self.constraints).forward_sql(editor)
 
 
 class AddColumn(TableOperation):
@@ -261,38 +308,18 @@ class AddColumn(TableOperation):
         if field is not None:
             AddField(model_state.name, self.column_name, field).state_forward(app_label, state)
 
-    async def database_forward(
-        self,
-        app_label: str,
-        old_state: State,
-        new_state: State,
-        state_editor: BaseSchemaEditor | None = None,
-    ) -> None:
-        if state_editor is None:
-            return
+    async def forward_sql(self, editor: BaseSchemaEditor) -> None:
         definition = _column_sql(
-            state_editor, self.column_name, self.column_type, self.nullable, self.default
+            editor, self.column_name, self.column_type, self.nullable, self.default
         )
-        await self.execute(
-            state_editor, f"ALTER TABLE {self.table(state_editor)} ADD COLUMN {definition}"
-        )
+        await self.execute(editor, f"ALTER TABLE {self.table(editor)} ADD COLUMN {definition}")
 
-    async def database_backward(
-        self,
-        app_label: str,
-        old_state: State,
-        new_state: State,
-        state_editor: BaseSchemaEditor | None = None,
-    ) -> None:
-        if state_editor is None:
-            return
-        column = state_editor.quote(self.column_name)
-        await self.execute(
-            state_editor, f"ALTER TABLE {self.table(state_editor)} DROP COLUMN {column}"
-        )
+    async def backward_sql(self, editor: BaseSchemaEditor) -> None:
+        column = editor.quote(self.column_name)
+        await self.execute(editor, f"ALTER TABLE {self.table(editor)} DROP COLUMN {column}")
 
 
-class DropColumn(TableOperation):
+class DropColumn(ModelTableOperation):
     """Drop a column: Tortoise's `RemoveField` on a model's table, `DROP COLUMN` elsewhere
     (reversible there when `column_type=` says how to add it back)."""
 
@@ -313,46 +340,15 @@ class DropColumn(TableOperation):
     def describe(self) -> str:
         return f"Drop column {self.column_name} from {self.table_name}"
 
-    def _native(self, state: State, app_label: str) -> RemoveField | None:
-        model_state = self.model_state(state, app_label)
-        if model_state is None:
-            return None
-        name = self.field_for_column(model_state, self.column_name)
-        return RemoveField(model_state.name, name) if name else None
+    def native(self, state: State, app_label: str) -> RemoveField | None:
+        found = self.model_field(state, app_label, self.column_name)
+        return RemoveField(found[0].name, found[1]) if found else None
 
-    def state_forward(self, app_label: str, state: State) -> None:
-        if native := self._native(state, app_label):
-            native.state_forward(app_label, state)
+    async def forward_sql(self, editor: BaseSchemaEditor) -> None:
+        column = editor.quote(self.column_name)
+        await self.execute(editor, f"ALTER TABLE {self.table(editor)} DROP COLUMN {column}")
 
-    async def database_forward(
-        self,
-        app_label: str,
-        old_state: State,
-        new_state: State,
-        state_editor: BaseSchemaEditor | None = None,
-    ) -> None:
-        if state_editor is None:
-            return
-        if native := self._native(old_state, app_label):
-            await native.database_forward(app_label, old_state, new_state, state_editor)
-            return
-        column = state_editor.quote(self.column_name)
-        await self.execute(
-            state_editor, f"ALTER TABLE {self.table(state_editor)} DROP COLUMN {column}"
-        )
-
-    async def database_backward(
-        self,
-        app_label: str,
-        old_state: State,
-        new_state: State,
-        state_editor: BaseSchemaEditor | None = None,
-    ) -> None:
-        if state_editor is None:
-            return
-        if native := self._native(new_state, app_label):
-            await native.database_backward(app_label, old_state, new_state, state_editor)
-            return
+    async def backward_sql(self, editor: BaseSchemaEditor) -> None:
         if self.column_type is None:
             raise NotImplementedError(
                 f"DropColumn({self.table_name!r}, {self.column_name!r}) cannot be reversed: "
@@ -360,10 +356,10 @@ class DropColumn(TableOperation):
             )
         await AddColumn(
             self.table_name, self.column_name, self.column_type, self.nullable, self.default
-        ).database_forward(app_label, new_state, old_state, state_editor)
+        ).forward_sql(editor)
 
 
-class AlterColumn(TableOperation):
+class AlterColumn(ModelTableOperation):
     """Change a column's type and/or nullability.
 
     On a model's table this is Tortoise's `AlterField` (SQLite rebuilds the table). Elsewhere
@@ -393,13 +389,11 @@ class AlterColumn(TableOperation):
     def describe(self) -> str:
         return f"Alter column {self.column_name} of {self.table_name}"
 
-    def _native(self, state: State, app_label: str) -> AlterField | None:
-        model_state = self.model_state(state, app_label)
-        if model_state is None:
+    def native(self, state: State, app_label: str) -> AlterField | None:
+        found = self.model_field(state, app_label, self.column_name)
+        if found is None:
             return None
-        name = self.field_for_column(model_state, self.column_name)
-        if name is None:
-            return None
+        model_state, name = found
         old = model_state.fields[name]
         nullable = old.null if self.nullable is None else self.nullable
         if self.column_type is None:
@@ -422,36 +416,12 @@ class AlterColumn(TableOperation):
             field = mapped
         return AlterField(model_state.name, name, field)
 
-    def state_forward(self, app_label: str, state: State) -> None:
-        if native := self._native(state, app_label):
-            native.state_forward(app_label, state)
+    async def forward_sql(self, editor: BaseSchemaEditor) -> None:
+        await self.sql(editor).alter_column(
+            self.table_name, self.column_name, self.column_type, self.nullable
+        )
 
-    async def database_forward(
-        self,
-        app_label: str,
-        old_state: State,
-        new_state: State,
-        state_editor: BaseSchemaEditor | None = None,
-    ) -> None:
-        if state_editor is None:
-            return
-        if native := self._native(old_state, app_label):
-            await native.database_forward(app_label, old_state, new_state, state_editor)
-            return
-        await self._alter(state_editor, self.column_type, self.nullable)
-
-    async def database_backward(
-        self,
-        app_label: str,
-        old_state: State,
-        new_state: State,
-        state_editor: BaseSchemaEditor | None = None,
-    ) -> None:
-        if state_editor is None:
-            return
-        if native := self._native(new_state, app_label):
-            await native.database_backward(app_label, old_state, new_state, state_editor)
-            return
+    async def backward_sql(self, editor: BaseSchemaEditor) -> None:
         missing_type = self.column_type is not None and self.old_column_type is None
         missing_null = self.nullable is not None and self.old_nullable is None
         if missing_type or missing_null:
@@ -459,72 +429,9 @@ class AlterColumn(TableOperation):
                 f"AlterColumn({self.table_name!r}, {self.column_name!r}) cannot be reversed: "
                 "give old_column_type= / old_nullable="
             )
-        await self._alter(state_editor, self.old_column_type, self.old_nullable)
-
-    async def _alter(
-        self, editor: BaseSchemaEditor, column_type: str | None, nullable: bool | None
-    ) -> None:
-        if editor.DIALECT == "sqlite":
-            await sqlite.rebuild_table(
-                cast(sqlite.TortoiseSqliteSchemaEditor, editor),
-                self.table_name,
-                lambda items: [
-                    _alter_column_item(item, self.column_name, column_type, nullable)
-                    for item in items
-                ],
-                f"alter column {self.column_name}",
-            )
-            return
-        table, column = self.table(editor), editor.quote(self.column_name)
-        if editor.DIALECT == "mysql":
-            if column_type is None:
-                raise NotImplementedError("AlterColumn on MySQL needs column_type=")
-            null = " NOT NULL" if nullable is False else " NULL"
-            await self.execute(
-                editor, f"ALTER TABLE {table} MODIFY COLUMN {column} {column_type}{null}"
-            )
-            return
-        if column_type is not None:
-            await self.execute(
-                editor, f"ALTER TABLE {table} ALTER COLUMN {column} TYPE {column_type}"
-            )
-        if nullable is not None:
-            change = "DROP NOT NULL" if nullable else "SET NOT NULL"
-            await self.execute(editor, f"ALTER TABLE {table} ALTER COLUMN {column} {change}")
-
-
-_TYPE_END = re.compile(
-    r"\b(CONSTRAINT|PRIMARY|NOT|NULL|UNIQUE|CHECK|DEFAULT|COLLATE|REFERENCES|GENERATED|AS)\b",
-    re.IGNORECASE,
-)
-_NULLABILITY = re.compile(r"(\bDEFAULT\s+)?\b(NOT\s+)?NULL\b", re.IGNORECASE)
-
-
-def _split_column_item(item: str) -> tuple[str, str]:
-    """(`"name"`, `TYPE constraints...`) of a column definition."""
-    if item[:1] in '"`[':
-        closing = "]" if item[0] == "[" else item[0]
-        end = item.index(closing, 1) + 1
-        return item[:end], item[end:].strip()
-    name, _, rest = item.partition(" ")
-    return name, rest.strip()
-
-
-def _alter_column_item(
-    item: str, column: str, column_type: str | None, nullable: bool | None
-) -> str:
-    """The column definition `item` with a new type and/or nullability, if it is `column`'s."""
-    name, rest = _split_column_item(item)
-    if sqlite.unquote(name) != column:
-        return item
-    match = _TYPE_END.search(rest)
-    old_type, constraints = (rest[: match.start()], rest[match.start() :]) if match else (rest, "")
-    if nullable is not None:
-        constraints = _NULLABILITY.sub(lambda m: m.group(0) if m.group(1) else "", constraints)
-        constraints = " ".join(constraints.split()) + ("" if nullable else " NOT NULL")
-    return " ".join(
-        part for part in (name, column_type or old_type.strip(), constraints.strip()) if part
-    )
+        await self.sql(editor).alter_column(
+            self.table_name, self.column_name, self.old_column_type, self.old_nullable
+        )
 
 
 class CreateIndex(TableOperation):
@@ -547,43 +454,17 @@ class CreateIndex(TableOperation):
     def describe(self) -> str:
         return f"Create index {self.index_name} on {self.table_name}"
 
-    async def database_forward(
-        self,
-        app_label: str,
-        old_state: State,
-        new_state: State,
-        state_editor: BaseSchemaEditor | None = None,
-    ) -> None:
-        if state_editor is None:
-            return
+    async def forward_sql(self, editor: BaseSchemaEditor) -> None:
         unique = "UNIQUE " if self.unique else ""
-        columns = index_columns(state_editor, self.columns)
+        columns = index_columns(editor, self.columns)
         await self.execute(
-            state_editor,
-            f"CREATE {unique}INDEX {state_editor.quote(self.index_name)} "
-            f"ON {self.table(state_editor)} ({columns})",
+            editor,
+            f"CREATE {unique}INDEX {editor.quote(self.index_name)} "
+            f"ON {self.table(editor)} ({columns})",
         )
 
-    async def database_backward(
-        self,
-        app_label: str,
-        old_state: State,
-        new_state: State,
-        state_editor: BaseSchemaEditor | None = None,
-    ) -> None:
-        if state_editor is None:
-            return
-        await self.execute(
-            state_editor, _drop_index_sql(state_editor, self.index_name, self.table_name)
-        )
-
-
-def _drop_index_sql(editor: BaseSchemaEditor, index_name: str, table_name: str | None) -> str:
-    if editor.DIALECT == "mysql":
-        if table_name is None:
-            raise NotImplementedError("DropIndex on MySQL needs table_name=")
-        return f"DROP INDEX {editor.quote(index_name)} ON {qualified_table(editor, table_name)}"
-    return f"DROP INDEX {editor.quote(index_name)}"
+    async def backward_sql(self, editor: BaseSchemaEditor) -> None:
+        await self.sql(editor).drop_index(self.index_name, self.table_name)
 
 
 class DropIndex(TableOperation):
@@ -604,34 +485,17 @@ class DropIndex(TableOperation):
     def describe(self) -> str:
         return f"Drop index {self.index_name}"
 
-    async def database_forward(
-        self,
-        app_label: str,
-        old_state: State,
-        new_state: State,
-        state_editor: BaseSchemaEditor | None = None,
-    ) -> None:
-        if state_editor is None:
-            return
-        sql = _drop_index_sql(state_editor, self.index_name, self.table_name or None)
-        await self.execute(state_editor, sql)
+    async def forward_sql(self, editor: BaseSchemaEditor) -> None:
+        await self.sql(editor).drop_index(self.index_name, self.table_name or None)
 
-    async def database_backward(
-        self,
-        app_label: str,
-        old_state: State,
-        new_state: State,
-        state_editor: BaseSchemaEditor | None = None,
-    ) -> None:
-        if state_editor is None:
-            return
+    async def backward_sql(self, editor: BaseSchemaEditor) -> None:
         if not self.table_name or not self.columns:
             raise NotImplementedError(
                 f"DropIndex({self.index_name!r}) cannot be reversed: give table_name= and columns="
             )
-        await CreateIndex(
-            self.table_name, self.columns, self.index_name, self.unique
-        ).database_forward(app_label, new_state, old_state, state_editor)
+        await CreateIndex(self.table_name, self.columns, self.index_name, self.unique).forward_sql(
+            editor
+        )
 
 
 def _foreign_key_name(table: str, column: str) -> str:
@@ -646,38 +510,6 @@ def _on_delete(action: str) -> str:
             f"on_delete={action!r} is not one of {', '.join(sorted(ON_DELETE_ACTIONS))}"
         )
     return normalized
-
-
-_FOREIGN_KEY_ITEM = re.compile(
-    r'^(?:CONSTRAINT\s+(?P<name>"(?:[^"]|"")+"|`[^`]+`|\[[^\]]+\]|\S+)\s+)?'
-    r"FOREIGN\s+KEY\s*\((?P<columns>[^)]*)\)",
-    re.IGNORECASE,
-)
-_INLINE_REFERENCE = re.compile(
-    r"\s+(?:CONSTRAINT\s+\S+\s+)?REFERENCES\b.*$", re.IGNORECASE | re.DOTALL
-)
-
-
-def _without_foreign_key(items: list[str], name: str | None, column: str | None) -> list[str]:
-    """The table definitions minus the foreign key called `name` or on `column` (SQLite)."""
-    kept: list[str] = []
-    removed = False
-    for item in items:
-        match = _FOREIGN_KEY_ITEM.match(item)
-        if match:
-            columns = [sqlite.unquote(c) for c in match["columns"].split(",")]
-            named = bool(name and match["name"] and sqlite.unquote(match["name"]) == name)
-            if named or (column is not None and columns == [column]):
-                removed = True
-                continue
-        elif column is not None and sqlite.unquote(_split_column_item(item)[0]) == column:
-            stripped = _INLINE_REFERENCE.sub("", item)
-            removed = removed or stripped != item
-            item = stripped
-        kept.append(item)
-    if not removed:
-        raise ValueError(f"found no foreign key {name or column!r} to drop")
-    return kept
 
 
 class AddForeignKey(TableOperation):
@@ -716,57 +548,15 @@ class AddForeignKey(TableOperation):
             f"({editor.quote(self.references_column)}) ON DELETE {self.on_delete}"
         )
 
-    async def add(self, editor: BaseSchemaEditor) -> None:
-        if editor.DIALECT == "sqlite":
-            constraint = self.constraint_sql(editor)
-            await sqlite.rebuild_table(
-                cast(sqlite.TortoiseSqliteSchemaEditor, editor),
-                self.table_name,
-                lambda items: [*items, constraint],
-                f"add foreign key {self.constraint_name}",
-            )
-            return
-        await self.execute(
-            editor, f"ALTER TABLE {self.table(editor)} ADD {self.constraint_sql(editor)}"
+    async def forward_sql(self, editor: BaseSchemaEditor) -> None:
+        await self.sql(editor).add_foreign_key(
+            self.table_name, self.constraint_name, self.constraint_sql(editor)
         )
 
-    async def database_forward(
-        self,
-        app_label: str,
-        old_state: State,
-        new_state: State,
-        state_editor: BaseSchemaEditor | None = None,
-    ) -> None:
-        if state_editor is not None:
-            await self.add(state_editor)
-
-    async def database_backward(
-        self,
-        app_label: str,
-        old_state: State,
-        new_state: State,
-        state_editor: BaseSchemaEditor | None = None,
-    ) -> None:
-        if state_editor is not None:
-            await _drop_foreign_key(
-                state_editor, self.table_name, self.constraint_name, self.column_name
-            )
-
-
-async def _drop_foreign_key(
-    editor: BaseSchemaEditor, table_name: str, name: str, column: str | None
-) -> None:
-    if editor.DIALECT == "sqlite":
-        await sqlite.rebuild_table(
-            cast(sqlite.TortoiseSqliteSchemaEditor, editor),
-            table_name,
-            lambda items: _without_foreign_key(items, name, column),
-            f"drop foreign key {name}",
+    async def backward_sql(self, editor: BaseSchemaEditor) -> None:
+        await self.sql(editor).drop_foreign_key(
+            self.table_name, self.constraint_name, self.column_name
         )
-        return
-    table = qualified_table(editor, table_name)
-    keyword = "FOREIGN KEY" if editor.DIALECT == "mysql" else "CONSTRAINT"
-    await run_schema_sql(editor, f"ALTER TABLE {table} DROP {keyword} {editor.quote(name)}")
 
 
 class DropForeignKey(TableOperation):
@@ -796,27 +586,12 @@ class DropForeignKey(TableOperation):
     def describe(self) -> str:
         return f"Drop foreign key {self.constraint_name} of {self.table_name}"
 
-    async def database_forward(
-        self,
-        app_label: str,
-        old_state: State,
-        new_state: State,
-        state_editor: BaseSchemaEditor | None = None,
-    ) -> None:
-        if state_editor is not None:
-            await _drop_foreign_key(
-                state_editor, self.table_name, self.constraint_name, self.column_name
-            )
+    async def forward_sql(self, editor: BaseSchemaEditor) -> None:
+        await self.sql(editor).drop_foreign_key(
+            self.table_name, self.constraint_name, self.column_name
+        )
 
-    async def database_backward(
-        self,
-        app_label: str,
-        old_state: State,
-        new_state: State,
-        state_editor: BaseSchemaEditor | None = None,
-    ) -> None:
-        if state_editor is None:
-            return
+    async def backward_sql(self, editor: BaseSchemaEditor) -> None:
         if self.references_table is None or self.column_name is None:
             raise NotImplementedError(
                 f"DropForeignKey({self.table_name!r}) cannot be reversed: "
@@ -829,4 +604,4 @@ class DropForeignKey(TableOperation):
             self.references_column,
             self.on_delete,
             self.constraint_name,
-        ).add(state_editor)
+        ).forward_sql(editor)

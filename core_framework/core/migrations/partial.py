@@ -20,6 +20,7 @@ from tortoise.migrations.schema_editor.base import BaseSchemaEditor
 from tortoise.migrations.schema_generator.state import State
 
 from core.db.mysql_client import table_options
+from core.db.schema import dialect_of
 from core.migrations.sqltypes import sql_literal
 
 # ruff: noqa: S608 - the SQL below is built from this module's constant table name and from
@@ -94,12 +95,8 @@ async def _after_failure(
     )
 
 
-def _dialect(client: BaseDBAsyncClient) -> str:
-    return str(client.capabilities.dialect)
-
-
 async def _table_exists(client: BaseDBAsyncClient) -> bool:
-    dialect = _dialect(client)
+    dialect = dialect_of(client)
     if dialect == "sqlite":
         sql = f"SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = '{TABLE}'"
     else:
@@ -120,7 +117,7 @@ def _literal(text: str, dialect: str) -> str:
 
 async def record(client: BaseDBAsyncClient, name: str, detail: str) -> None:
     """Remember that `name` is partly applied (what ran and why it stays)."""
-    dialect = _dialect(client)
+    dialect = dialect_of(client)
     await client.execute_script(
         f"CREATE TABLE IF NOT EXISTS {TABLE} (name VARCHAR(255) PRIMARY KEY, detail TEXT NOT NULL)"
         + table_options(dialect)

@@ -8,6 +8,7 @@ migration runs with `PRAGMA foreign_keys=OFF` and ends with `PRAGMA foreign_key_
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable
 from typing import Any
@@ -92,6 +93,72 @@ def split_table_sql(sql: str) -> tuple[str, list[str], str]:
             item_start = i + 1
         i += 1
     raise ValueError(f"cannot read the column list of: {sql}")
+
+
+_TYPE_END = re.compile(
+    r"\b(CONSTRAINT|PRIMARY|NOT|NULL|UNIQUE|CHECK|DEFAULT|COLLATE|REFERENCES|GENERATED|AS)\b",
+    re.IGNORECASE,
+)
+_NULLABILITY = re.compile(r"(\bDEFAULT\s+)?\b(NOT\s+)?NULL\b", re.IGNORECASE)
+
+
+def split_column_item(item: str) -> tuple[str, str]:
+    """(`"name"`, `TYPE constraints...`) of a column definition."""
+    if item[:1] in '"`[':
+        closing = "]" if item[0] == "[" else item[0]
+        end = item.index(closing, 1) + 1
+        return item[:end], item[end:].strip()
+    name, _, rest = item.partition(" ")
+    return name, rest.strip()
+
+
+def alter_column_item(
+    item: str, column: str, column_type: str | None, nullable: bool | None
+) -> str:
+    """The column definition `item` with a new type and/or nullability, if it is `column`'s."""
+    name, rest = split_column_item(item)
+    if unquote(name) != column:
+        return item
+    match = _TYPE_END.search(rest)
+    old_type, constraints = (rest[: match.start()], rest[match.start() :]) if match else (rest, "")
+    if nullable is not None:
+        constraints = _NULLABILITY.sub(lambda m: m.group(0) if m.group(1) else "", constraints)
+        constraints = " ".join(constraints.split()) + ("" if nullable else " NOT NULL")
+    return " ".join(
+        part for part in (name, column_type or old_type.strip(), constraints.strip()) if part
+    )
+
+
+_FOREIGN_KEY_ITEM = re.compile(
+    r'^(?:CONSTRAINT\s+(?P<name>"(?:[^"]|"")+"|`[^`]+`|\[[^\]]+\]|\S+)\s+)?'
+    r"FOREIGN\s+KEY\s*\((?P<columns>[^)]*)\)",
+    re.IGNORECASE,
+)
+_INLINE_REFERENCE = re.compile(
+    r"\s+(?:CONSTRAINT\s+\S+\s+)?REFERENCES\b.*$", re.IGNORECASE | re.DOTALL
+)
+
+
+def without_foreign_key(items: list[str], name: str | None, column: str | None) -> list[str]:
+    """The table definitions minus the foreign key called `name` or on `column` (SQLite)."""
+    kept: list[str] = []
+    removed = False
+    for item in items:
+        match = _FOREIGN_KEY_ITEM.match(item)
+        if match:
+            columns = [unquote(c) for c in match["columns"].split(",")]
+            named = bool(name and match["name"] and unquote(match["name"]) == name)
+            if named or (column is not None and columns == [column]):
+                removed = True
+                continue
+        elif column is not None and unquote(split_column_item(item)[0]) == column:
+            stripped = _INLINE_REFERENCE.sub("", item)
+            removed = removed or stripped != item
+            item = stripped
+        kept.append(item)
+    if not removed:
+        raise ValueError(f"found no foreign key {name or column!r} to drop")
+    return kept
 
 
 async def _rows(client: BaseDBAsyncClient, sql: str, values: list[Any] | None = None) -> list[dict]:

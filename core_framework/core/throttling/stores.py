@@ -19,6 +19,7 @@ from tortoise import connections
 
 from core.adapters.tortoise import transaction_context
 from core.config import Settings, get_settings
+from core.db.schema import dialect_of
 from core.exceptions import ImproperlyConfigured
 
 Clock = Callable[[], float]
@@ -142,7 +143,7 @@ class DatabaseThrottleStore:
         db = self._db()
         now = self.clock()
         key = storage_key(key)
-        dialect = str(db.capabilities.dialect)
+        dialect = dialect_of(db)
         if dialect == "mysql":
             async with transaction_context(db) as tx:
                 await tx.execute_query(_UPSERT_MYSQL, [key, now + window, now, now])
@@ -162,7 +163,7 @@ class DatabaseThrottleStore:
     async def get(self, key: str) -> tuple[int, float]:
         db = self._db()
         now = self.clock()
-        sql = _SELECT[str(db.capabilities.dialect)]
+        sql = _SELECT[dialect_of(db)]
         rows = await db.execute_query_dict(sql, [storage_key(key)])
         if not rows or float(rows[0]["window_ends"]) <= now:
             return 0, 0.0
@@ -170,7 +171,7 @@ class DatabaseThrottleStore:
 
     async def reset(self, key: str) -> None:
         db = self._db()
-        await db.execute_query(_DELETE[str(db.capabilities.dialect)], [storage_key(key)])
+        await db.execute_query(_DELETE[dialect_of(db)], [storage_key(key)])
 
     async def _prune(self, db: Any, now: float, dialect: str) -> None:
         await db.execute_query(_PRUNE[dialect], [now])

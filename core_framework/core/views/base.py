@@ -14,7 +14,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from core.auth.request import authenticate_request
-from core.permissions import AllowAny, Permission, resolve_permissions
+from core.permissions import AllowAny, Permission, allows, resolve_permissions
 from core.throttling.throttles import (
     BaseThrottle,
     check_throttles,
@@ -27,13 +27,6 @@ from core.views.errors import NotAuthenticated, PermissionDenied
 #: Documents Bearer auth in OpenAPI (the "Authorize" button of /docs); the header itself is
 #: parsed by `authenticate_request`, so a malformed one is a 401 with our message.
 BEARER_SCHEME = HTTPBearer(auto_error=False, description="An access token from /auth/login/")
-
-
-async def _allows(result: Any) -> bool:
-    """A permission's verdict, whether its check was written sync or async."""
-    if inspect.isawaitable(result):
-        result = await result
-    return bool(result)
 
 
 class View:
@@ -79,7 +72,7 @@ class View:
 
     async def check_permissions(self, request: Request) -> None:
         for permission in self.get_permissions():
-            if not await _allows(permission.has_permission(request, self)):
+            if not await allows(permission.has_permission(request, self)):
                 raise self.permission_denied(permission)
 
     def get_throttles(self) -> list[BaseThrottle]:
@@ -92,7 +85,7 @@ class View:
 
     async def check_object_permissions(self, request: Request, obj: Any) -> None:
         for permission in self.get_permissions():
-            if not await _allows(permission.has_object_permission(request, self, obj)):
+            if not await allows(permission.has_object_permission(request, self, obj)):
                 raise self.permission_denied(permission)
 
     async def initial(self, request: Request, db: BaseDBAsyncClient) -> None:

@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any, ClassVar, Protocol
 
 from fastapi import Query, Request
 from pydantic import Field, TypeAdapter, ValidationError
@@ -37,8 +37,19 @@ from core.exceptions import ImproperlyConfigured
 from core.schemas import UNSTORABLE_TEXT_MESSAGE, is_storable_text
 from core.views.errors import field_error
 
-if TYPE_CHECKING:
-    from core.views.generics import GenericViewSet
+
+class FilteredView(Protocol):
+    """What a filter backend reads of its ViewSet (`GenericViewSet` has all of it)."""
+
+    model: ClassVar[Any]
+    search_fields: ClassVar[list[str]]
+    ordering_fields: ClassVar[list[str]]
+    ordering: ClassVar[list[str] | str | None]
+    query: dict[str, Any]
+
+    @classmethod
+    def get_filter_params(cls) -> list[FilterParam]: ...
+
 
 #: Query parameters of the default (page number) pagination.
 PAGINATION_PARAMS = ("page", "page_size")
@@ -314,7 +325,7 @@ class BaseFilterBackend:
     """One step of the list action's filtering: the query parameters it reads, and what it
     does to the queryset with their values (`view.query`, typed by FastAPI)."""
 
-    def get_query_params(self, view: type[GenericViewSet]) -> list[inspect.Parameter]:
+    def get_query_params(self, view: type[FilteredView]) -> list[inspect.Parameter]:
         """The typed query parameters this backend reads for `view` (see `query_parameter`).
 
         Called once, when the routes are built: OpenAPI documents them, and with the
@@ -323,7 +334,7 @@ class BaseFilterBackend:
         return []
 
     def filter_queryset(
-        self, request: Request, queryset: QuerySet[Any], view: GenericViewSet
+        self, request: Request, queryset: QuerySet[Any], view: FilteredView
     ) -> QuerySet[Any]:
         """The queryset narrowed or ordered by this request's parameters."""
         raise NotImplementedError
@@ -332,14 +343,14 @@ class BaseFilterBackend:
 class SearchFilter(BaseFilterBackend):
     """`?search=`: every whitespace-separated term matches one of `search_fields` (icontains)."""
 
-    def get_query_params(self, view: type[GenericViewSet]) -> list[inspect.Parameter]:
+    def get_query_params(self, view: type[FilteredView]) -> list[inspect.Parameter]:
         if not view.search_fields:
             return []
         check_columns(view.model, view.search_fields)
         return [query_parameter(SEARCH_PARAM, str, max_length=200, description="A search term.")]
 
     def filter_queryset(
-        self, request: Request, queryset: QuerySet[Any], view: GenericViewSet
+        self, request: Request, queryset: QuerySet[Any], view: FilteredView
     ) -> QuerySet[Any]:
         return apply_search(queryset, view.search_fields, view.query.get(SEARCH_PARAM))
 
@@ -347,7 +358,7 @@ class SearchFilter(BaseFilterBackend):
 class OrderingFilter(BaseFilterBackend):
     """`?ordering=-year,title` within `ordering_fields`; else the view's `ordering`."""
 
-    def get_query_params(self, view: type[GenericViewSet]) -> list[inspect.Parameter]:
+    def get_query_params(self, view: type[FilteredView]) -> list[inspect.Parameter]:
         if not view.ordering_fields:
             return []
         check_columns(view.model, view.ordering_fields)
@@ -355,7 +366,7 @@ class OrderingFilter(BaseFilterBackend):
         return [query_parameter(ORDERING_PARAM, str, max_length=200, description=description)]
 
     def filter_queryset(
-        self, request: Request, queryset: QuerySet[Any], view: GenericViewSet
+        self, request: Request, queryset: QuerySet[Any], view: FilteredView
     ) -> QuerySet[Any]:
         terms = ordering_terms(view.query.get(ORDERING_PARAM), view.ordering_fields)
         if not terms:
@@ -367,7 +378,7 @@ class OrderingFilter(BaseFilterBackend):
 class FilterSetBackend(BaseFilterBackend):
     """`filterset_fields`: `?year=1965`, `?year__gte=1980`, `?year__in=1965,1984`, ..."""
 
-    def get_query_params(self, view: type[GenericViewSet]) -> list[inspect.Parameter]:
+    def get_query_params(self, view: type[FilteredView]) -> list[inspect.Parameter]:
         return [
             query_parameter(
                 param.name, param.annotation, description=param.description, **param.constraints
@@ -376,7 +387,7 @@ class FilterSetBackend(BaseFilterBackend):
         ]
 
     def filter_queryset(
-        self, request: Request, queryset: QuerySet[Any], view: GenericViewSet
+        self, request: Request, queryset: QuerySet[Any], view: FilteredView
     ) -> QuerySet[Any]:
         return apply_filters(queryset, view.get_filter_params(), view.query)
 

@@ -18,6 +18,8 @@ for the timeout of every call to a provider.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from core.auth.models import OAuthIdentity
 from core.auth.oauth.backends import GoogleOAuthBackend, OAuthBackend, looks_like_jwt
 from core.auth.oauth.errors import OAuthLoginError
@@ -42,7 +44,9 @@ from core.auth.oauth.providers import (
     reset_oauth_providers,
     unregister_oauth_provider,
 )
-from core.auth.oauth.views import OAuthTokens, OAuthViewSet
+
+if TYPE_CHECKING:
+    from core.views.oauth import OAuthTokens, OAuthViewSet
 
 __all__ = [
     "GITHUB_AUTHORIZE_URL",
@@ -72,3 +76,15 @@ __all__ = [
     "reset_oauth_providers",
     "unregister_oauth_provider",
 ]
+
+#: Names that live in the views layer (`core.views.oauth`), re-exported lazily so that
+#: `import core.auth.oauth` loads no views: auth sits below views.
+_VIEW_NAMES = frozenset({"OAuthTokens", "OAuthViewSet"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _VIEW_NAMES:
+        from core.views import oauth
+
+        return getattr(oauth, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

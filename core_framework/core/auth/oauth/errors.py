@@ -1,7 +1,9 @@
-"""What can go wrong in an OAuth login, as HTTP errors with a clear message (never a 500).
+"""What can go wrong in an OAuth login, each with the HTTP status it should become (never a 500).
 
 The user's side (a stale or forged `state`, consent refused, a code that no longer works) is
 a 4xx; the provider's side (unreachable, too slow, answering with errors or nonsense) is a 503.
+`OAuthLoginError` is a plain exception carrying that status: `core.errors` turns it into the
+response, so this layer knows nothing of FastAPI.
 """
 
 from __future__ import annotations
@@ -15,10 +17,9 @@ from typing import TYPE_CHECKING
 import httpx
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
-from fastapi import HTTPException
 from joserfc.errors import JoseError
 
-from core.exceptions import ImproperlyConfigured
+from core.exceptions import ImproperlyConfigured, StatusError
 
 if TYPE_CHECKING:
     from core.auth.oauth.providers import OAuthProvider
@@ -51,11 +52,11 @@ _HTTP = _http_errors("HTTPError")
 _UNAVAILABLE_CODES = frozenset({"server_error", "temporarily_unavailable"})
 
 
-class OAuthLoginError(HTTPException):
-    """An OAuth login that cannot complete; `detail` says why and what to do."""
+class OAuthLoginError(StatusError):
+    """An OAuth login that cannot complete; `detail` says why and what to do.
 
-    def __init__(self, status_code: int, detail: str, headers: dict[str, str] | None = None):
-        super().__init__(status_code=status_code, detail=detail, headers=headers)
+    A plain exception: `status_code` and `headers` are what `core.errors` answers with.
+    """
 
 
 def provider_unavailable(detail: str) -> OAuthLoginError:
@@ -93,7 +94,7 @@ def provider_calls(provider: OAuthProvider, timeout: float) -> Iterator[None]:
     title = provider.title
     try:
         yield
-    except (HTTPException, ImproperlyConfigured):
+    except (OAuthLoginError, ImproperlyConfigured):
         raise
     except MismatchingStateError:
         raise state_mismatch() from None

@@ -8,6 +8,8 @@ gives `GET /auth/oauth/{provider}/login/` (a redirect to the provider, with `sta
 for OpenID providers, a `nonce`, kept in the signed session cookie) and
 `GET /auth/oauth/{provider}/callback/` (checks the state, exchanges the code, reads the ID
 token or userinfo, finds or creates the user and answers with the framework's token pair).
+It lives in the views layer; `from core.auth.oauth import OAuthViewSet`, the documented import,
+is a lazy alias to it, so the auth layer never imports views.
 """
 
 from __future__ import annotations
