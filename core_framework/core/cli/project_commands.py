@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import rich_click as click
+from click import get_current_context
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
 from core.cli.errors import fail, one_line_errors, run
@@ -32,7 +33,7 @@ from core.cli.scaffold import (
 )
 
 #: What a new project's virtualenv gets besides the framework (its test dependencies).
-PROJECT_DEV_PACKAGES = ("pytest", "anyio", "httpx", "asgi-lifespan")
+PROJECT_DEV_PACKAGES = ("pytest", "anyio>=4.11", "httpx", "asgi-lifespan")
 
 
 #: The oldest Python the framework supports (pyproject's requires-python).
@@ -215,6 +216,16 @@ def _valid_email(value: str) -> str:
         raise click.BadParameter(f"{value!r} is not a valid email address") from None
 
 
+def _strong_password(value: str) -> str:
+    """The prompt's check: the password rules of registration, each broken one named."""
+    from core.auth import password_problems
+
+    problems = password_problems(value)
+    if problems:
+        raise click.BadParameter("; ".join(problems))
+    return value
+
+
 def _import_project_app() -> Any:
     """Import src.main and return its `app` (None if it has none): commands run as it does."""
     if not Path("src/main.py").exists():
@@ -253,7 +264,10 @@ def createsuperuser(email: str | None, password: str | None) -> None:
     if password is None:
         if not interactive:
             fail("--password is required when there is no terminal to ask")
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        # A weak password is refused with its reason and asked again, as a bad email is.
+        password = click.prompt(
+            "Password", hide_input=True, confirmation_prompt=True, value_proc=_strong_password
+        )
     problems = password_problems(password)
     if problems:
         fail("; ".join(problems))
@@ -291,6 +305,27 @@ def startapp(name: str) -> None:
     click.echo(f"  from src.apps.{name}.routes import {name}_router")
     click.echo(f"  api_router.include_router({name}_router)")
     click.echo("Then: core makemigrations && core migrate")
+
+
+@click.command(
+    name="test",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+)
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+@one_line_errors
+def test_command(pytest_args: tuple[str, ...]) -> None:
+    """Run the project's tests with pytest; arguments go to pytest (`core test -k posts -x`)."""
+    import importlib.util
+
+    root = require_project()
+    if importlib.util.find_spec("pytest") is None:
+        fail(
+            f"pytest is not installed for {sys.executable}: "
+            "pip install -e '.[dev]' in the project installs the test tools"
+        )
+    command = [sys.executable, "-m", "pytest", *pytest_args]
+    code_ = subprocess.run(command, cwd=root, check=False).returncode  # noqa: S603 - our argv
+    get_current_context().exit(code_)
 
 
 class AsyncConsole(code.InteractiveConsole):
@@ -349,4 +384,4 @@ def shell() -> None:
             loop.close()
 
 
-PROJECT_COMMANDS = (init, run_server, createsuperuser, startapp, shell)
+PROJECT_COMMANDS = (init, run_server, createsuperuser, startapp, shell, test_command)
