@@ -12,7 +12,9 @@ from importlib import metadata
 
 DISTRIBUTION = "core-framework"
 #: `name[extras] specifier ; markers` of one `Requires-Dist` line.
-_REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*([^;]*)(?:;(.*))?$")
+_REQUIREMENT = re.compile(
+    r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*([^;]*)(?:;(.*))?$"
+)
 _EXTRA = re.compile(r"""extra\s*==\s*["']([^"']+)["']""")
 
 

@@ -128,7 +128,9 @@ def _qualified(exc: BaseException) -> str:
     """The exception type as `format_exception_only` prints it (module-qualified)."""
     kind = type(exc)
     module = kind.__module__
-    return kind.__qualname__ if module in ("builtins", "__main__") else f"{module}.{kind.__qualname__}"
+    return (
+        kind.__qualname__ if module in ("builtins", "__main__") else f"{module}.{kind.__qualname__}"
+    )
 
 
 def _explained(exc: BaseException) -> str | None:

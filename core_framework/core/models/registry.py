@@ -98,9 +98,7 @@ def explain_unresolved_reference(message: str) -> str | None:
     for model, fk in culprits:
         attr, to = getattr(fk, "core_declared", (fk.model_field_name, match["name"]))
         where = _module_file(model)
-        lines.append(
-            f"{model.__name__}.{attr} = Field.foreign_key({to!r}){where}: {target}{hint}"
-        )
+        lines.append(f"{model.__name__}.{attr} = Field.foreign_key({to!r}){where}: {target}{hint}")
     return "; ".join(lines) + listing
 
 
@@ -111,8 +109,5 @@ def _module_file(model: type[TortoiseModel]) -> str:
     if not filename:
         return ""
     path = Path(filename).resolve()
-    try:
-        path = path.relative_to(Path.cwd().resolve())
-    except ValueError:
-        pass
-    return f" in {path}"
+    cwd = Path.cwd().resolve()
+    return f" in {path.relative_to(cwd) if path.is_relative_to(cwd) else path}"
