@@ -292,7 +292,7 @@ def test_core_test_runs_the_projects_tests_and_passes_pytest_options(tmp_path: P
     assert re.search(r"^1 passed", ran.stdout, re.MULTILINE), ran.stdout
 
     selected = run_core(
-        project.root, "test", "-q", "-p", "no:cacheprovider", "tests", "-k", "health"
+        project.root, "test", "-q", "-p", "no:cacheprovider", "tests", "-k", "docs_are"
     )
     assert selected.returncode == 0, selected.stdout + selected.stderr
     assert "deselected" in selected.stdout and " passed" in selected.stdout
