@@ -53,6 +53,9 @@ say "core --version: $VERSION"
 say "core init smoke --no-venv (the wheel's venv is the project's)"
 core init smoke --no-venv >/dev/null
 cd smoke
+# What a teammate installs: the released name with a range, never this machine's wheel path.
+grep -q '^dependencies = \["core-framework>=' pyproject.toml || fail "pyproject.toml: $(grep dependencies pyproject.toml)"
+if grep -q 'file://' pyproject.toml; then fail "pyproject.toml names a local file"; fi
 say "core makemigrations / migrate"
 core makemigrations --name initial
 core migrate

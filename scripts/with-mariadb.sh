@@ -26,10 +26,11 @@ DB_USER=core
 SERVICE_USER=coretest   # the server is never run as root: use this user then.
 HERE=$(cd "$(dirname "$0")" && pwd)
 
-log() { printf 'with-mariadb: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+LOG_NAME=with-mariadb
+# shellcheck source=scripts/lib.sh
+. "$HERE/lib.sh"
 
-[[ $# -gt 0 ]] || die "usage: $0 CMD [ARGS...]"
+need_command "$@"
 
 # --- Find (or install) the server binaries --------------------------------
 find_server() {
@@ -44,76 +45,36 @@ SERVER=$(find_server)
 if [[ -z $SERVER ]] || ! command -v mariadb-install-db >/dev/null 2>&1; then
     [[ $EUID -eq 0 ]] || die "no MariaDB server found; install Debian's 'mariadb-server' package"
     log "no MariaDB server found: installing Debian's mariadb-server package"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    # Debian's maintainer scripts would start the system-wide service: forbid it.
-    policy=/usr/sbin/policy-rc.d
-    had_policy=0
-    [[ -e $policy ]] && had_policy=1
-    [[ $had_policy -eq 1 ]] || { printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod +x "$policy"; }
-    apt-get install -y -qq --no-install-recommends mariadb-server >/dev/null
-    [[ $had_policy -eq 1 ]] || rm -f "$policy"
+    apt_install --no-service mariadb-server
     SERVER=$(find_server)
     [[ -n $SERVER ]] || die "installed mariadb-server but found no mariadbd"
 fi
 
 # --- Who runs the server ----------------------------------------------------
-if [[ $EUID -eq 0 ]]; then
-    RUN_AS=$SERVICE_USER
-    if ! id -u "$RUN_AS" >/dev/null 2>&1; then
-        log "creating system user $RUN_AS to run MariaDB"
-        useradd --system --user-group --no-create-home --home-dir /nonexistent \
-            --shell /usr/sbin/nologin "$RUN_AS" 2>/dev/null \
-            || id -u "$RUN_AS" >/dev/null 2>&1 \
-            || die "could not create user $RUN_AS"
-    fi
-else
-    RUN_AS=$(id -un)
-fi
-
+choose_run_as "$SERVICE_USER" MariaDB
 # Run a command as the server's user, from a directory that user can read.
-as_db() {
-    if [[ $(id -un) == "$RUN_AS" ]]; then
-        (cd "$DB_DIR" && "$@")
-    else
-        (cd "$DB_DIR" && runuser -u "$RUN_AS" -- "$@")
-    fi
-}
+as_db() { as_run_as "$DB_DIR" "$@"; }
 
 # --- Stop and clean up, always ----------------------------------------------
 DB_DIR=""
 
-# shellcheck disable=SC2317  # the EXIT trap
-cleanup() {
-    local rc=$?
-    set +e
-    trap - EXIT INT TERM HUP
+# shellcheck disable=SC2317  # run on exit
+stop_and_remove() {
     if [[ -n $DB_DIR ]]; then
         MYSQL_TEST_DIR=$DB_DIR MYSQL_TEST_RUN_AS=$RUN_AS "$HERE/mariadb-ctl.sh" stop >/dev/null 2>&1
         rm -rf -- "$DB_DIR"
     fi
-    exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
+on_exit stop_and_remove
 
 # --- Create the data directory ------------------------------------------------
 DB_DIR=$(mktemp -d /tmp/core-mariadb.XXXXXX)
 chmod 755 "$DB_DIR"
 mkdir "$DB_DIR/data" "$DB_DIR/tmp"
 
-if [[ -n ${MYSQL_PORT_TEST:-} ]]; then
-    PORT=$MYSQL_PORT_TEST
-else
-    PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-fi
-[[ $PORT =~ ^[0-9]+$ ]] || die "bad port: $PORT"
-
-# Letters and digits only, so they need no escaping in a URL.
-ADMIN_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_hex(12))')
-DB_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_hex(12))')
+PORT=$(free_port "${MYSQL_PORT_TEST:-}")
+ADMIN_PASSWORD=$(random_hex 12)
+DB_PASSWORD=$(random_hex 12)
 
 # Every setting lives in one file, so that mariadb-ctl.sh start/restart reuse them.
 # The server's default collation is Debian's case- and accent-insensitive
@@ -185,7 +146,4 @@ export DATABASE_URL="mysql+aiomysql://$DB_USER:$DB_PASSWORD@127.0.0.1:$PORT/$DB_
 export MYSQL_TEST_ADMIN_URL="mysql://root:$ADMIN_PASSWORD@127.0.0.1:$PORT/mysql"
 
 # --- Run the command --------------------------------------------------------------
-rc=0
-"$@" || rc=$?
-log "command exited with $rc; stopping the server"
-exit "$rc"
+run_command "$@"

@@ -27,10 +27,11 @@ DB_NAME=core_test
 DB_USER=core
 SERVICE_USER=coretest   # PostgreSQL refuses to run as root: use this user then.
 
-log() { printf 'with-postgres: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+LOG_NAME=with-postgres
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-[[ $# -gt 0 ]] || die "usage: $0 CMD [ARGS...]"
+need_command "$@"
 
 # --- Find (or install) the server binaries --------------------------------
 find_bin_dir() {
@@ -54,35 +55,15 @@ BIN_DIR=$(find_bin_dir)
 if [[ -z $BIN_DIR ]]; then
     [[ $EUID -eq 0 ]] || die "no PostgreSQL server binaries found; install Debian's 'postgresql' package"
     log "no PostgreSQL server found: installing Debian's postgresql package"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+    apt_install postgresql
     BIN_DIR=$(find_bin_dir)
     [[ -n $BIN_DIR ]] || die "installed postgresql but found no initdb/pg_ctl"
 fi
 
 # --- Who runs the server ----------------------------------------------------
-if [[ $EUID -eq 0 ]]; then
-    RUN_AS=$SERVICE_USER
-    if ! id -u "$RUN_AS" >/dev/null 2>&1; then
-        log "creating system user $RUN_AS to run PostgreSQL"
-        useradd --system --user-group --no-create-home --home-dir /nonexistent \
-            --shell /usr/sbin/nologin "$RUN_AS" 2>/dev/null \
-            || id -u "$RUN_AS" >/dev/null 2>&1 \
-            || die "could not create user $RUN_AS"
-    fi
-else
-    RUN_AS=$(id -un)
-fi
-
+choose_run_as "$SERVICE_USER" PostgreSQL
 # Run a command as the server's user, from a directory that user can read.
-as_pg() {
-    if [[ $(id -un) == "$RUN_AS" ]]; then
-        (cd "$PG_DIR" && "$@")
-    else
-        (cd "$PG_DIR" && runuser -u "$RUN_AS" -- "$@")
-    fi
-}
+as_pg() { as_run_as "$PG_DIR" "$@"; }
 
 # --- Stop and clean up, always ----------------------------------------------
 PG_DIR=""
@@ -108,21 +89,14 @@ stop_server() {
     sleep 0.5   # its children notice the postmaster is gone and exit
 }
 
-# shellcheck disable=SC2317  # the EXIT trap
-cleanup() {
-    local rc=$?
-    set +e
-    trap - EXIT INT TERM HUP
+# shellcheck disable=SC2317  # run on exit
+stop_and_remove() {
     if [[ -n $PG_DIR ]]; then
         stop_server
         rm -rf -- "$PG_DIR"
     fi
-    exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
+on_exit stop_and_remove
 
 # --- Create the cluster -------------------------------------------------------
 PG_DIR=$(mktemp -d /tmp/core-pg.XXXXXX)
@@ -133,16 +107,9 @@ mkdir "$SOCK_DIR"
 touch "$LOG_FILE"
 [[ $EUID -ne 0 ]] || chown -R "$RUN_AS:" "$PG_DIR"
 
-if [[ -n ${PGPORT_TEST:-} ]]; then
-    PORT=$PGPORT_TEST
-else
-    PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-fi
-[[ $PORT =~ ^[0-9]+$ ]] || die "bad port: $PORT"
-
-# Letters and digits only, so they need no escaping in a URL.
-ADMIN_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_hex(12))')
-DB_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_hex(12))')
+PORT=$(free_port "${PGPORT_TEST:-}")
+ADMIN_PASSWORD=$(random_hex 12)
+DB_PASSWORD=$(random_hex 12)
 
 log "PostgreSQL $("$BIN_DIR/postgres" --version | awk '{print $3}') from $BIN_DIR, as $RUN_AS, in $PG_DIR, port $PORT"
 
@@ -200,7 +167,4 @@ export PG_TEST_RUN_AS=$RUN_AS
 export PG_TEST_LOG=$LOG_FILE
 
 # --- Run the command --------------------------------------------------------------
-rc=0
-"$@" || rc=$?
-log "command exited with $rc; stopping the server"
-exit "$rc"
+run_command "$@"

@@ -16,75 +16,44 @@
 set -euo pipefail
 
 SERVICE_USER=coretest   # as root, the server runs as this user (shared with with-postgres.sh)
+LOG_NAME=with-redis
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-log() { printf 'with-redis: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-[[ $# -gt 0 ]] || die "usage: $0 CMD [ARGS...]"
+need_command "$@"
 
 if ! command -v redis-server >/dev/null 2>&1; then
     [[ $EUID -eq 0 ]] || die "redis-server not found; install Debian's 'redis-server' package"
     log "no redis-server found: installing Debian's redis-server package"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    # policy-rc.d 101: the package must not start its own service on port 6379.
-    policy=/usr/sbin/policy-rc.d
-    [[ -e $policy ]] || { printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod +x "$policy"; trap 'rm -f "$policy"' EXIT; }
-    apt-get install -y -qq --no-install-recommends redis-server >/dev/null
-    rm -f "$policy"; trap - EXIT
+    apt_install --no-service redis-server
     command -v redis-server >/dev/null 2>&1 || die "installed redis-server but cannot find it"
 fi
 
-if [[ $EUID -eq 0 ]]; then
-    RUN_AS=$SERVICE_USER
-    if ! id -u "$RUN_AS" >/dev/null 2>&1; then
-        useradd --system --user-group --no-create-home --home-dir /nonexistent \
-            --shell /usr/sbin/nologin "$RUN_AS" 2>/dev/null \
-            || id -u "$RUN_AS" >/dev/null 2>&1 \
-            || die "could not create user $RUN_AS"
-    fi
-else
-    RUN_AS=$(id -un)
-fi
-
-as_redis() {
-    if [[ $(id -un) == "$RUN_AS" ]]; then
-        (cd "$REDIS_DIR" && "$@")
-    else
-        (cd "$REDIS_DIR" && runuser -u "$RUN_AS" -- "$@")
-    fi
-}
+choose_run_as "$SERVICE_USER"
+as_redis() { as_run_as "$REDIS_DIR" "$@"; }
 
 REDIS_DIR=""
-# shellcheck disable=SC2317  # the EXIT trap
-cleanup() {
-    local rc=$? pid i
-    set +e
-    trap - EXIT INT TERM HUP
-    if [[ -n $REDIS_DIR ]]; then
-        pid=$(cat "$REDIS_DIR/redis.pid" 2>/dev/null || true)
-        if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
-            kill -TERM "$pid" 2>/dev/null
-            for ((i = 0; i < 50; i++)); do
-                kill -0 "$pid" 2>/dev/null || break
-                sleep 0.1
-            done
-            kill -KILL "$pid" 2>/dev/null
-        fi
-        rm -rf -- "$REDIS_DIR"
+# shellcheck disable=SC2317  # run on exit
+stop_redis() {
+    local pid i
+    [[ -n $REDIS_DIR ]] || return 0
+    pid=$(cat "$REDIS_DIR/redis.pid" 2>/dev/null || true)
+    if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null
+        for ((i = 0; i < 50; i++)); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null
     fi
-    exit "$rc"
+    rm -rf -- "$REDIS_DIR"
 }
-trap cleanup EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
+on_exit stop_redis
 
 REDIS_DIR=$(mktemp -d /tmp/core-redis.XXXXXX)
 [[ $EUID -ne 0 ]] || chown "$RUN_AS:" "$REDIS_DIR"
-PORT=${REDIS_PORT_TEST:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
-[[ $PORT =~ ^[0-9]+$ ]] || die "bad port: $PORT"
-PASSWORD=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+PORT=$(free_port "${REDIS_PORT_TEST:-}")
+PASSWORD=$(random_hex 16)
 
 # The password goes in a config file, not on the command line (ps would show it).
 cat >"$REDIS_DIR/redis.conf" <<CONF
@@ -129,7 +98,4 @@ fi
 
 export REDIS_URL="redis://:$PASSWORD@127.0.0.1:$PORT/0"
 
-rc=0
-"$@" || rc=$?
-log "command exited with $rc; stopping the server"
-exit "$rc"
+run_command "$@"

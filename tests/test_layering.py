@@ -25,6 +25,7 @@ PACKAGE = Path(core.__file__).parent
 LAYERS: dict[str, int] = {
     "core.exceptions": 0,
     "core.adapters": 0,
+    "core.extras": 0,  # install hints read from package metadata
     "core.config": 1,
     "core.datetime": 2,
     "core.db": 2,

@@ -12,6 +12,7 @@ from fastapi.routing import iter_route_contexts
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
+from tortoise.exceptions import ConfigurationError
 
 from core.config import Settings, _app_settings, get_settings, settings_scope
 from core.db import start_database, stop_database
@@ -159,9 +160,20 @@ class CoreApp(FastAPI):
     async def _lifespan(self, app: FastAPI) -> AsyncIterator[Any]:
         check_throttle_configuration(self.routes, self.settings)  # bad rates: no start
         resolve_configuration()
-        context = await start_database(
-            self.database_url, self.model_modules, self.settings, create_schema=self.create_schema
-        )
+        try:
+            context = await start_database(
+                self.database_url,
+                self.model_modules,
+                self.settings,
+                create_schema=self.create_schema,
+            )
+        except ConfigurationError as exc:  # a foreign key to a table no model has, said so
+            from core.models.registry import explain_unresolved_reference
+
+            explained = explain_unresolved_reference(str(exc))
+            if explained is None:
+                raise
+            raise ImproperlyConfigured(explained) from exc
         self.state.tortoise = context
         try:
             resolve_user_model()

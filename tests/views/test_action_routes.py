@@ -13,7 +13,8 @@ import httpx
 import pytest
 from fastapi import APIRouter, Depends, HTTPException, Request
 
-from core import AutoRouter, CoreApp
+from core import AutoRouter, CoreApp, InputSchema, ViewSet, action
+from core.permissions import AllowAny
 from core.testing import app_client, app_database
 from tests.example_models import Post, User
 from tests.guide_app import PostViewSet
@@ -176,3 +177,53 @@ async def test_405_allow_lists_every_method_of_the_path(client, alice) -> None:
         assert response.status_code == 405, (method, url)
         assert response.headers["allow"] == allow
         assert response.json() == {"detail": "Method Not Allowed"}
+
+
+class NoteInput(InputSchema):
+    """Every field has a default: the body of an action taking it is optional."""
+
+    note: str | None = None
+    times: int = 1
+
+
+class NoteInputRequired(InputSchema):
+    note: str
+
+
+class OptionalBodyViewSet(ViewSet):
+    permission_classes = [AllowAny]
+
+    @action(methods=["POST"], detail=False, input_schema=NoteInput)
+    async def echo(self, request: Request, db, data: NoteInput, **kwargs):
+        return data.model_dump()
+
+    @action(methods=["POST"], detail=False, input_schema=NoteInputRequired)
+    async def needed(self, request: Request, db, data: NoteInputRequired, **kwargs):
+        return data.model_dump()
+
+
+async def test_an_action_whose_fields_all_have_defaults_takes_no_body() -> None:
+    router = AutoRouter(prefix="/notes")
+    router.register("", OptionalBodyViewSet, basename="note")
+    async with app_client(app_with(router)) as http:
+        defaults = {"note": None, "times": 1}
+        for sent in (
+            {},  # no body at all
+            {"content": b""},
+            {"content": b"", "headers": {"content-type": "application/json"}},
+            {"json": {}},
+        ):
+            response = await http.post("/notes/echo/", **sent)
+            assert response.status_code == 200, (sent, response.text)
+            assert response.json() == defaults
+        given = await http.post("/notes/echo/", json={"note": "hi", "times": 2})
+        assert given.json() == {"note": "hi", "times": 2}
+        wrong = await http.post("/notes/echo/", json={"times": "many"})
+        assert wrong.status_code == 422
+        # A schema with a required field still needs its body.
+        missing = await http.post("/notes/needed/")
+        assert missing.status_code == 422
+        assert missing.json()["detail"][0]["loc"] == ["body"]
+        schema = (await http.get("/openapi.json")).json()["paths"]
+        assert not schema["/notes/echo/"]["post"]["requestBody"].get("required", False)
+        assert schema["/notes/needed/"]["post"]["requestBody"]["required"] is True

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import difflib
 import functools
+import os
 import threading
 import time
+import traceback
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import rich_click as click
@@ -70,23 +74,120 @@ def fail(message: str, code: int = 1) -> None:
 
 
 def describe_error(exc: BaseException) -> str:
-    """One line saying what went wrong."""
+    """One line saying what went wrong (with Python's "Did you mean" hint for a typo)."""
     if isinstance(exc, ValidationError):
         problems = "; ".join(
             f"{'.'.join(str(p) for p in error['loc']) or 'settings'}: {error['msg']}"
             for error in exc.errors()
         )
         return f"invalid settings: {problems}"
-    text = " ".join(str(exc).split()) or type(exc).__name__
     if missing_schema(exc) is not None:  # a table or column missing: say what to run
-        return f"{text}; {MIGRATE_HINT}"
+        return f"{' '.join(str(exc).split()) or type(exc).__name__}; {MIGRATE_HINT}"
+    explained = _explained(exc)
+    if explained is not None:
+        return explained
     if isinstance(exc, EXPECTED_ERRORS):
-        return text
-    return f"{type(exc).__name__}: {text}"
+        return " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, SyntaxError):
+        text = " ".join((exc.msg or "").split()) or "invalid syntax"
+    else:
+        # TracebackException adds Python's own hint: "Did you mean: 'Field'?" for a typo.
+        shown = traceback.TracebackException.from_exception(exc).format_exception_only()
+        text = " ".join("".join(shown).split())
+        text = "" if text == _qualified(exc) else text.removeprefix(f"{_qualified(exc)}: ")
+        if "Did you mean" not in text and (suggestion := did_you_mean(exc)) is not None:
+            text += f". Did you mean: {suggestion!r}?"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def did_you_mean(exc: BaseException) -> str | None:
+    """The name Python would suggest for a NameError or AttributeError typo.
+
+    Python 3.12's traceback module adds the hint itself; before, only the interpreter's own
+    traceback printing did, so a caught error lost it. Close matches come from the object's
+    attributes, or from the failing frame's locals, globals and builtins.
+    """
+    name = getattr(exc, "name", None)
+    if not isinstance(name, str) or not isinstance(exc, NameError | AttributeError):
+        return None
+    if isinstance(exc, AttributeError):
+        try:
+            candidates = dir(exc.obj)
+        except Exception:
+            return None
+    else:
+        tb = exc.__traceback__
+        if tb is None:
+            return None
+        while tb.tb_next is not None:
+            tb = tb.tb_next
+        frame = tb.tb_frame
+        candidates = [*frame.f_locals, *frame.f_globals, *frame.f_builtins]
+    close = difflib.get_close_matches(name, [c for c in candidates if c != name], n=1)
+    return close[0] if close else None
+
+
+def _qualified(exc: BaseException) -> str:
+    """The exception type as `format_exception_only` prints it (module-qualified)."""
+    kind = type(exc)
+    module = kind.__module__
+    return (
+        kind.__qualname__ if module in ("builtins", "__main__") else f"{module}.{kind.__qualname__}"
+    )
+
+
+def _explained(exc: BaseException) -> str | None:
+    """A framework error said in the user's terms (a foreign key naming a missing table)."""
+    if isinstance(exc, ConfigurationError):
+        from core.models.registry import explain_unresolved_reference
+
+        return explain_unresolved_reference(str(exc))
+    return None
+
+
+def _is_project_file(filename: str | None, root: Path) -> bool:
+    """Whether `filename` is the project's own code (under `root`, not in a virtualenv)."""
+    if not filename or filename.startswith("<"):
+        return False
+    path = Path(filename).resolve()
+    parts = path.parts
+    return path.is_relative_to(root) and "site-packages" not in parts and ".venv" not in parts
+
+
+def project_location(exc: BaseException) -> str | None:
+    """`File "src/apps/posts/models.py", line 13` and the line itself, when the error was
+    raised in (or, for a SyntaxError, found in) a file of the project; else None."""
+    root = Path(os.getcwd()).resolve()
+    line: str | None
+    if isinstance(exc, SyntaxError) and _is_project_file(exc.filename, root):
+        filename, lineno, line = exc.filename, exc.lineno, exc.text
+        offset = exc.offset
+    else:
+        frames = [
+            frame
+            for frame in traceback.extract_tb(exc.__traceback__)
+            if _is_project_file(frame.filename, root)
+        ]
+        if not frames:
+            return None
+        frame = frames[-1]  # the deepest: where the project's code failed
+        filename, lineno, line, offset = frame.filename, frame.lineno, frame.line, None
+    assert filename is not None
+    relative = os.path.relpath(Path(filename).resolve(), root)
+    where = f'  File "{relative}", line {lineno}'
+    if line and line.strip():
+        code = line.rstrip("\n")
+        stripped = code.lstrip()
+        where += f"\n    {stripped}"
+        if offset is not None and offset > 0:
+            caret = max(0, offset - 1 - (len(code) - len(stripped)))
+            where += "\n    " + " " * caret + "^"
+    return where
 
 
 def one_line_errors(func: Callable[P, T]) -> Callable[P, T]:
-    """Report any failure of the command as one line (the traceback with `core --traceback`)."""
+    """Report any failure of the command as one line (the traceback with `core --traceback`),
+    followed by the file and line when it happened in the project's own code."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
@@ -98,12 +199,14 @@ def one_line_errors(func: Callable[P, T]) -> Callable[P, T]:
             root = get_current_context().find_root()
             if root.params.get("traceback"):
                 raise
-            hint = (
-                ""
-                if isinstance(exc, EXPECTED_ERRORS) or missing_schema(exc) is not None
-                else " (run with `core --traceback` for details)"
+            explained = (
+                isinstance(exc, EXPECTED_ERRORS)
+                or missing_schema(exc) is not None
+                or _explained(exc) is not None
             )
-            fail(describe_error(exc) + hint)
+            hint = "" if explained else " (run with `core --traceback` for details)"
+            where = None if explained else project_location(exc)
+            fail(describe_error(exc) + hint + (f"\n{where}" if where else ""))
             raise AssertionError("unreachable") from None
 
     return wrapper

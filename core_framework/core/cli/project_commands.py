@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import rich_click as click
+from click import get_current_context
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
 from core.cli.errors import fail, one_line_errors, run
@@ -28,10 +29,11 @@ from core.cli.scaffold import (
     installed_editable,
     project_context,
     render,
+    source_url,
 )
 
 #: What a new project's virtualenv gets besides the framework (its test dependencies).
-PROJECT_DEV_PACKAGES = ("pytest", "anyio", "httpx", "asgi-lifespan")
+PROJECT_DEV_PACKAGES = ("pytest", "anyio>=4.11", "httpx", "asgi-lifespan")
 
 
 #: The oldest Python the framework supports (pyproject's requires-python).
@@ -91,8 +93,29 @@ def _remove_half_made(project: Path, created: bool) -> None:
                 child.unlink(missing_ok=True)
 
 
-def _create_venv(project: Path, python: str) -> None:
-    """`.venv` with the framework (from the same source as this one) and the test tools."""
+def _framework_install_args(chosen: str | None) -> list[str]:
+    """pip arguments that install the framework into a new project's `.venv`.
+
+    `--framework-source` if given (a checkout editable); else the checkout or wheel the running `core` came from (so
+    `init` works offline and a development checkout stays editable); else the released version.
+    """
+    if chosen is not None:
+        if not chosen.startswith("file://"):
+            return [chosen]  # a VCS or web URL, as pip takes it
+        path = chosen.removeprefix("file://")
+        return ["-e", path] if Path(path).is_dir() else [path]
+    source = framework_source()
+    if source is None:
+        from importlib import metadata
+
+        return [f"core-framework=={metadata.version('core-framework')}"]
+    if installed_editable():
+        return ["-e", source.removeprefix("file://")]
+    return [source.removeprefix("file://")]
+
+
+def _create_venv(project: Path, python: str, framework: str | None) -> None:
+    """`.venv` with the framework and the test tools."""
     venv = project / ".venv"
     click.echo(f"Creating {venv} with {python} ...")
     subprocess.run([python, "-m", "venv", str(venv)], check=True)  # noqa: S603 - our own argv
@@ -104,17 +127,9 @@ def _create_venv(project: Path, python: str) -> None:
         "--quiet",
         "--disable-pip-version-check",
     ]
-    source = framework_source()
-    if source is None:
-        from importlib import metadata
-
-        framework = [f"core-framework=={metadata.version('core-framework')}"]
-    elif installed_editable():
-        framework = ["-e", source.removeprefix("file://")]
-    else:
-        framework = [source.removeprefix("file://")]
     click.echo("Installing the framework and the test tools ...")
-    subprocess.run([*pip, *framework, *PROJECT_DEV_PACKAGES], check=True)  # noqa: S603
+    framework_args = _framework_install_args(framework)
+    subprocess.run([*pip, *framework_args, *PROJECT_DEV_PACKAGES], check=True)  # noqa: S603
 
 
 @click.command()
@@ -126,21 +141,37 @@ def _create_venv(project: Path, python: str) -> None:
     help="Python version for the .venv (3.11 or newer).",
 )
 @click.option("--no-venv", is_flag=True, help="Only write the files; create no virtualenv.")
+@click.option(
+    "--framework-source",
+    metavar="PATH|URL",
+    help=(
+        "Depend on the framework from this checkout, wheel or URL (written into pyproject.toml "
+        "as `core-framework @ ...`) instead of the released version range."
+    ),
+)
 @one_line_errors
-def init(name: str, python_version: str | None, no_venv: bool) -> None:
+def init(
+    name: str, python_version: str | None, no_venv: bool, framework_source: str | None
+) -> None:
     """Create a new project NAME: apps, settings, migrations, tests and a .venv."""
     project = Path(name).resolve()
     if project.exists() and (not project.is_dir() or any(project.iterdir())):
         fail(f"{name} already exists and is not an empty directory")
+    framework = None
+    if framework_source is not None:
+        try:
+            framework = source_url(framework_source)
+        except FileNotFoundError as exc:
+            fail(str(exc))
     python = None if no_venv else _python_for(python_version)
     created = not project.exists()
     try:
         project.mkdir(parents=True, exist_ok=True)
-        render(TEMPLATES / "project", project, project_context(project.name))
+        render(TEMPLATES / "project", project, project_context(project.name, framework))
         click.echo(f"Created project {project.name} in {project}")
         if python is not None:
             try:
-                _create_venv(project, python)
+                _create_venv(project, python, framework)
             except subprocess.CalledProcessError as exc:
                 fail(
                     f"creating the virtualenv failed ({exc}); removed the half-made project so you can retry"
@@ -185,6 +216,16 @@ def _valid_email(value: str) -> str:
         raise click.BadParameter(f"{value!r} is not a valid email address") from None
 
 
+def _strong_password(value: str) -> str:
+    """The prompt's check: the password rules of registration, each broken one named."""
+    from core.auth import password_problems
+
+    problems = password_problems(value)
+    if problems:
+        raise click.BadParameter("; ".join(problems))
+    return value
+
+
 def _import_project_app() -> Any:
     """Import src.main and return its `app` (None if it has none): commands run as it does."""
     if not Path("src/main.py").exists():
@@ -223,7 +264,10 @@ def createsuperuser(email: str | None, password: str | None) -> None:
     if password is None:
         if not interactive:
             fail("--password is required when there is no terminal to ask")
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        # A weak password is refused with its reason and asked again, as a bad email is.
+        password = click.prompt(
+            "Password", hide_input=True, confirmation_prompt=True, value_proc=_strong_password
+        )
     problems = password_problems(password)
     if problems:
         fail("; ".join(problems))
@@ -261,6 +305,27 @@ def startapp(name: str) -> None:
     click.echo(f"  from src.apps.{name}.routes import {name}_router")
     click.echo(f"  api_router.include_router({name}_router)")
     click.echo("Then: core makemigrations && core migrate")
+
+
+@click.command(
+    name="test",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+)
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+@one_line_errors
+def test_command(pytest_args: tuple[str, ...]) -> None:
+    """Run the project's tests with pytest; arguments go to pytest (`core test -k posts -x`)."""
+    import importlib.util
+
+    root = require_project()
+    if importlib.util.find_spec("pytest") is None:
+        fail(
+            f"pytest is not installed for {sys.executable}: "
+            "pip install -e '.[dev]' in the project installs the test tools"
+        )
+    command = [sys.executable, "-m", "pytest", *pytest_args]
+    code_ = subprocess.run(command, cwd=root, check=False).returncode  # noqa: S603 - our argv
+    get_current_context().exit(code_)
 
 
 class AsyncConsole(code.InteractiveConsole):
@@ -319,4 +384,4 @@ def shell() -> None:
             loop.close()
 
 
-PROJECT_COMMANDS = (init, run_server, createsuperuser, startapp, shell)
+PROJECT_COMMANDS = (init, run_server, createsuperuser, startapp, shell, test_command)

@@ -35,6 +35,14 @@ _MYSQL_DRIVERS: dict[str, str] = {
     "mysql+asyncmy": "asyncmy",
 }
 
+#: Tortoise's scheme -> (the modules its client imports, the distribution they come from).
+_DRIVERS: dict[str, tuple[tuple[str, ...], str]] = {
+    "asyncpg": (("asyncpg",), "asyncpg"),
+    "psycopg": (("psycopg", "psycopg_pool"), "psycopg"),
+    "mssql": (("asyncodbc",), "asyncodbc"),
+    "oracle": (("asyncodbc",), "asyncodbc"),
+}
+
 MEMORY = ":memory:"
 
 
@@ -133,6 +141,8 @@ def parse_database_url(url: str, base_dir: str | None = None) -> DatabaseURL:
         raise ImproperlyConfigured(f"DATABASE_URL {mask_password(url)!r}: {exc}") from None
     if scheme in _MYSQL_DRIVERS:
         config["engine"] = _mysql_engine(_MYSQL_DRIVERS[scheme], url)
+    elif target in _DRIVERS:
+        _require_driver(target, url)
     dialect = {"asyncpg": "postgres", "psycopg": "postgres"}.get(target, target)
     return DatabaseURL(url=url, dialect=dialect, config=config)
 
@@ -147,3 +157,18 @@ def _mysql_engine(driver: str, url: str) -> str:
             f"installed: {INSTALL_HINT}"
         )
     return f"core.db.mysql_{driver}"
+
+
+def _require_driver(target: str, url: str) -> None:
+    """A clear error, naming what to install, when the URL's driver is missing."""
+    import importlib.util
+
+    modules, package = _DRIVERS[target]
+    missing = [module for module in modules if importlib.util.find_spec(module) is None]
+    if missing:
+        from core.extras import install_hint
+
+        raise ImproperlyConfigured(
+            f"DATABASE_URL {mask_password(url)!r} needs the {package} driver, which is not "
+            f"installed (no module {missing[0]!r}): {install_hint(package)}"
+        )

@@ -49,8 +49,10 @@ def _require_aerich() -> None:
     try:
         import aerich  # noqa: F401
     except ImportError:
+        from core.extras import install_hint
+
         raise MigrationError(
-            "MIGRATIONS_ENGINE=aerich needs the aerich package (pip install 'aerich>=0.10')"
+            f"MIGRATIONS_ENGINE=aerich needs the aerich package: {install_hint('aerich')}"
         ) from None
 
 

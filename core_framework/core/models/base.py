@@ -15,7 +15,7 @@ from tortoise.queryset import QuerySet as TortoiseQuerySet
 from core.adapters.tortoise import bind_queryset
 from core.models.fields import ForeignKeyRef, tortoise_options
 from core.models.queryset import QuerySetManager
-from core.models.registry import PENDING_APP, reference_table, register_model
+from core.models.registry import PENDING_APP, declare, reference_table, register_model
 
 M = TypeVar("M", bound=TortoiseModel)
 
@@ -82,6 +82,7 @@ class ModelMeta(TortoiseModelMeta):
                 del attrs[attr]
                 relation = attr.removesuffix("_id") if attr.endswith("_id") else attr
                 fk, table_ref = _build_foreign_key(value, default_related_name=table)
+                declare(fk, attr, value.to)  # for an error naming what the user wrote
                 attrs[relation] = fk
                 if table_ref is not None:
                     pending.append((fk, table_ref))

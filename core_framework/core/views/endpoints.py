@@ -76,6 +76,15 @@ class ActionEndpoint:
         self.action = action
         self.path_name = path_param.name if path_param is not None else None
         self.takes_body = body is not None
+        #: An action whose input schema has no required field may be sent no body at all
+        #: (`POST /auth/logout/` with nothing, an empty body or `{}`): it gets the defaults.
+        self.default_body = (
+            body
+            if body is not None
+            and info is not None
+            and not any(field.is_required() for field in body.model_fields.values())
+            else None
+        )
         self.query_names = [param.name for param in query]
         self.info = info
         self.status_code = status_code
@@ -92,7 +101,8 @@ class ActionEndpoint:
         if path_param is not None:
             parameters.append(path_param)
         if body is not None:
-            parameters.append(keyword_parameter("data", body, Body()))
+            body_default = Body(default=None) if self.default_body is not None else Body()
+            parameters.append(keyword_parameter("data", body, body_default))
         parameters.extend(query)
         self.__signature__ = inspect.Signature(parameters)
         self.__name__ = f"{view_cls.__name__}.{action}"
@@ -110,7 +120,10 @@ class ActionEndpoint:
             kwargs[self.path_name] = params[self.path_name]
             view.kwargs = dict(kwargs)
         if self.takes_body:
-            kwargs["data"] = params["data"]
+            data = params["data"]
+            if data is None and self.default_body is not None:
+                data = self.default_body()
+            kwargs["data"] = data
         view.query = {name: params[name] for name in self.query_names}  # type: ignore[attr-defined]
         if runs_in_transaction(request):
             async with in_transaction("default") as db:
