@@ -250,7 +250,7 @@ class PostViewSet(ModelViewSet):
             "title": post.title,
             "views_count": post.views_count,
             "is_published": post.is_published,
-            "created_at": post.created_at.isoformat(),
+            "created_at": post.created_at,
         }
 
     @action(

@@ -72,7 +72,7 @@ async def test_different_emoji_and_case_or_accent_variants_are_different_slugs(
         assert await Post.objects.using(app_db).filter(slug=slug).count() == 1, slug
 
     duplicate = await client.post(POSTS, json={"title": "t", "slug": "🎉", "content": "c"})
-    assert duplicate.status_code == 400
+    assert duplicate.status_code == 422
     assert duplicate.json()["detail"][0]["loc"] == ["body", "slug"]
     assert await Post.objects.using(app_db).count() == len(slugs)
 

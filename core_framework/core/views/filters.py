@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Query
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError, WithJsonSchema
 from tortoise.expressions import Q
 from tortoise.fields.relational import ForeignKeyFieldInstance
 from tortoise.models import Model as TortoiseModel
@@ -199,7 +199,7 @@ def _list_param(
 
 
 def parse_list(param: FilterParam, raw: str) -> list[Any]:
-    """`a,b,c` typed item by item; a bad item or count is a 400 naming the parameter."""
+    """`a,b,c` typed item by item; a bad item or count is a 422 naming the parameter."""
     assert param.items is not None
     low, high = param.counts
     parts = raw.split(",", high)
@@ -230,10 +230,16 @@ def check_columns(model: type[TortoiseModel], names: list[str] | tuple[str, ...]
         _field_type(model, name.lstrip("-"))
 
 
+def ordering_choices(fields: list[str] | tuple[str, ...]) -> list[str]:
+    """What `?ordering=` documents: each allowed field, then each with `-` (descending)."""
+    names = [name.lstrip("-") for name in fields]
+    return [*names, *(f"-{name}" for name in names)]
+
+
 def query_signature(
     filters: list[FilterParam],
     searchable: bool,
-    orderable: bool,
+    orderable: bool | list[str] | tuple[str, ...],
     pagination: dict[str, dict[str, Any]],
 ) -> list[inspect.Parameter]:
     """Typed query parameters for the list endpoint, so OpenAPI documents each one."""
@@ -254,7 +260,16 @@ def query_signature(
     if searchable:
         add(SEARCH_PARAM, str, max_length=200, description="A search term.")
     if orderable:
-        add(ORDERING_PARAM, str, max_length=200, description="Fields to order by, e.g. -id.")
+        choices = ordering_choices(orderable) if not isinstance(orderable, bool) else None
+        # Documented as one of the allowed terms (an enum a generated client can offer); the
+        # server also takes several, comma-separated (`-views_count,id`).
+        schema = {"type": "string", "enum": choices} if choices else {"type": "string"}
+        add(
+            ORDERING_PARAM,
+            Annotated[str, WithJsonSchema(schema)],
+            max_length=200,
+            description="A field to order by, `-` first for descending; several comma-separated.",
+        )
     for param in filters:
         add(param.name, param.annotation, description=param.description, **param.constraints)
     return params
@@ -270,7 +285,7 @@ def reject_unknown_params(query_keys: Any, allowed: frozenset[str]) -> None:
 
 
 def _check_storable(name: str, value: Any) -> None:
-    """A NUL is a 400 on every database (PostgreSQL refuses it in text, SQLite matched it)."""
+    """A NUL is a 422 on every database (PostgreSQL refuses it in text, SQLite matched it)."""
     if isinstance(value, str) and not is_storable_text(value):
         raise field_error(name, UNSTORABLE_TEXT_MESSAGE, "string_unstorable", "query")
 
@@ -302,7 +317,7 @@ def apply_search(
 
 
 def ordering_terms(value: str | None, allowed: list[str] | tuple[str, ...]) -> list[str]:
-    """The validated `?ordering=` terms; an undeclared field is a 400 naming it."""
+    """The validated `?ordering=` terms; an undeclared field is a 422 naming it."""
     if not value:
         return []
     terms = [term.strip() for term in value.split(",") if term.strip()]
