@@ -280,8 +280,9 @@ def _is_data_error(exc: BaseException) -> bool:
     return isinstance(exc, asyncpg.DataError) or isinstance(cause, asyncpg.DataError)
 
 
-def data_error_detail(exc: BaseException) -> Any:
-    """Name the field when the database says which (MySQL does), in FastAPI's error shape."""
+def data_error_detail(exc: BaseException) -> list[dict[str, Any]]:
+    """A field error naming the column when the database says which (MySQL does), else the
+    body as a whole (`["body"]`): a value the database cannot store is a 422 either way."""
     if isinstance(exc, UnicodeEncodeError):
         field = mysql_errors.column_of_unencodable_text(exc)
         message = "Text cannot be stored: it holds characters that are not valid Unicode."
@@ -290,7 +291,8 @@ def data_error_detail(exc: BaseException) -> Any:
         code = mysql_errors.data_error_code(exc)
         message = _DATA_ERROR_MESSAGES.get(code or 0, "Value cannot be stored in this field.")
     if field is None:
-        return "A value cannot be stored: out of range or invalid for its field."
+        message = "A value cannot be stored: out of range or invalid for its field."
+        return [{"loc": ["body"], "msg": message, "type": "invalid_value"}]
     return [{"loc": ["body", field], "msg": message, "type": "invalid_value"}]
 
 
@@ -343,10 +345,7 @@ async def operational_error(request: Request, exc: Exception) -> JSONResponse:
     if _is_timeout(exc):
         return database_timeout_response(request, exc)
     if _is_data_error(exc):
-        detail = data_error_detail(exc)  # a field error when the database names the column
-        return JSONResponse(
-            {"detail": detail}, status_code=422 if isinstance(detail, list) else 400
-        )
+        return JSONResponse({"detail": data_error_detail(exc)}, status_code=422)
     if mysql_errors.is_retryable(exc):
         # A deadlock victim: the transaction is rolled back whole, so the request can be retried.
         logger.warning("transaction rolled back by the database: %s", exc)

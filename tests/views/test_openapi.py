@@ -345,7 +345,9 @@ async def test_error_bodies_are_documented_in_one_shape(document: dict[str, Any]
     """A message for every status but 422; 422 lists field errors without `input` or `ctx`."""
     schemas = document["components"]["schemas"]
     assert "HTTPValidationError" not in schemas and "ValidationError" not in schemas
-    assert schemas["ErrorMessage"]["properties"] == {"detail": {"type": "string", "title": "Detail"}}
+    assert schemas["ErrorMessage"]["properties"] == {
+        "detail": {"type": "string", "title": "Detail"}
+    }
     assert schemas["ValidationErrorResponse"]["properties"]["detail"]["items"] == {
         "$ref": f"{REF}FieldError"
     }

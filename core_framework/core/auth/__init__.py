@@ -113,7 +113,7 @@ from core.auth.revocation import (
     token_pair,
     user_for_token,
 )
-from core.auth.validation import password_problems, validate_password
+from core.auth.validation import Password, password_problems, validate_password
 
 __all__ += [
     "APIKey",
@@ -124,6 +124,7 @@ __all__ += [
     "Group",
     "ModelBackend",
     "OAuthIdentity",
+    "Password",
     "Permission",
     "PermissionsMixin",
     "PermissionsNotLoaded",
