@@ -83,8 +83,27 @@ def test_a_generated_client_drives_the_example_project_end_to_end(
     project.core("makemigrations", "--name", "initial")
     project.core("migrate")
     with Served(project) as http:
-        generate(http.get("/openapi.json").content, tmp_path)  # the one request not generated
+        spec = http.get("/openapi.json")  # the one request not made by the generated client
+        check_document(spec.json())
+        generate(spec.content, tmp_path)
         drive(generated, http.base_url)
+
+
+def check_document(document: dict[str, Any]) -> None:
+    """What the generated client relies on: /health open, 401 wherever a token is read."""
+    health = document["paths"]["/health"]["get"]
+    assert "security" not in health and "security" not in document
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if path.startswith("/api/"):
+                assert "401" in operation["responses"], (method, path)
+                assert "503" in operation["responses"], (method, path)
+    register = document["paths"]["/api/v1/auth/register/"]["post"]
+    body = register["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    password = document["components"]["schemas"][body.rsplit("/", 1)[1]]["properties"]["password"]
+    assert (password["minLength"], password["maxLength"]) == (8, 1024)
+    post_input = document["components"]["schemas"]["PostInput"]["properties"]
+    assert post_input["title"]["maxLength"] == 200
 
 
 def drive(load: Any, base_url: Any) -> None:

@@ -6,7 +6,9 @@ import unicodedata
 
 import pytest
 
+from core.auth import AuthenticationFailed
 from core.testing import app_database
+from core.views import NotAuthenticated
 from tests.example_models import Post
 from tests.views.conftest import login, make_post
 
@@ -190,3 +192,32 @@ async def test_nfc_and_nfd_forms_of_a_unique_string_are_one_value(client, alice)
     rows = await Post.objects.using(app_database()).all()
     assert [row.slug for row in rows] == [nfc]
     assert await Post.objects.using(app_database()).filter(slug=nfd).count() == 1
+
+
+async def test_field_errors_have_one_clean_form_whoever_refuses_the_value(client, alice) -> None:
+    """A validator's ValueError: no "Value error, " prefix, no `ctx`, no `input`."""
+    login(client, alice)
+    response = await client.post(POSTS, json={"title": "T", "slug": "a b", "content": "c"})
+    assert response.status_code == 422
+    assert response.content == (
+        b'{"detail":[{"loc":["body","slug"],"msg":"Slug cannot contain spaces","type":"value_error"}]}'
+    )
+    missing = await client.post(POSTS, json={"slug": "s", "content": "c"})
+    assert missing.json() == {
+        "detail": [{"loc": ["body", "title"], "msg": "Field required", "type": "missing"}]
+    }
+    unknown = await client.get(POSTS, params={"colour": "red"})
+    assert unknown.status_code == 422
+    [error] = unknown.json()["detail"]
+    assert set(error) == {"loc", "msg", "type"} and error["loc"] == ["query", "colour"]
+
+
+async def test_one_401_class_with_its_challenge(client) -> None:
+    assert NotAuthenticated is AuthenticationFailed
+    response = await client.get(POSTS, headers={"Authorization": "Bearer forged"})
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert response.json() == {"detail": "Invalid or expired token."}
+    anonymous = await client.post(POSTS, json={"title": "T", "slug": "s", "content": "c"})
+    assert anonymous.status_code == 401
+    assert anonymous.json() == {"detail": "Authentication credentials were not provided."}
