@@ -7,6 +7,7 @@ check, a filter or the model refused the value. docs/guide/errors.md lists each 
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import HTTPException
@@ -99,7 +100,7 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {
         code: {
             "model": ValidationErrorResponse if code == 422 else ErrorMessage,
-            "description": _DESCRIPTIONS[code],
+            "description": _DESCRIPTIONS.get(code) or HTTPStatus(code).phrase,
         }
         for code in codes
     }

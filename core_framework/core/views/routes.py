@@ -261,7 +261,10 @@ def viewset_routes(view_cls: type[GenericViewSet], prefix: str, basename: str) -
                 response_model=info.output_schema,
                 summary=attr.replace("_", " ").capitalize(),
                 docs=_documentation(
-                    view_cls, attr, info.detail, _BODY_ERRORS if info.input_schema else ()
+                    view_cls,
+                    attr,
+                    info.detail,
+                    (_BODY_ERRORS if info.input_schema else ()) + info.errors,
                 ),
             )
         )
