@@ -24,8 +24,6 @@ from fastapi.utils import is_body_allowed_for_status_code
 from pydantic_core import PydanticUndefined
 from starlette.responses import Response
 
-from core.datetime import JSON_ENCODERS
-
 WRITTEN_FOR = "fastapi >=0.163.0,<0.164"
 
 
@@ -60,9 +58,7 @@ def default_json_response(route: Any, content: Any, status_code: int | None) -> 
     field = route.response_field
     response: Response
     if field is None:
-        response = JSONResponse(
-            jsonable_encoder(content, custom_encoder=JSON_ENCODERS), status_code=status_code or 200
-        )
+        response = JSONResponse(jsonable_encoder(content), status_code=status_code or 200)
     else:
         body = field.serialize_json(
             content,
