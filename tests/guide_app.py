@@ -40,6 +40,7 @@ from core.permissions import (
     Permission,
 )
 from core.views import ReadOnlyModelViewSet
+from core.views.errors import field_error, unique_message
 from tests.example_models import Post, User
 
 settings = get_settings()
@@ -250,7 +251,7 @@ class PostViewSet(ModelViewSet):
             "title": post.title,
             "views_count": post.views_count,
             "is_published": post.is_published,
-            "created_at": post.created_at.isoformat(),
+            "created_at": post.created_at,
         }
 
     @action(
@@ -349,7 +350,7 @@ class AuthViewSet(ModelViewSet):
         # Check if email exists
         existing = await User.get_by_email(data.email, db)
         if existing:
-            raise HTTPException(status_code=400, detail="Email already registered")
+            raise field_error("email", unique_message("User", "email"), "unique")
 
         # Create user
         user = await User.create_user(

@@ -41,6 +41,7 @@ LAYERS: dict[str, int] = {
     "core.middleware": 7,
     "core.docs": 7,
     "core.app": 7,
+    "core.openapi": 7,
     "core.testing": 8,
     "core.cli": 8,
     "core": 9,  # the package's lazy public names

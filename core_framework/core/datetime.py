@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from core.config import Settings, derived, get_app_settings, get_settings
@@ -11,7 +12,17 @@ from core.config import Settings, derived, get_app_settings, get_settings
 #: The type models and schemas annotate date-time fields with (`Mapped[DateTime]`).
 DateTime = _dt.datetime
 
-__all__ = ["DateTime", "configure_datetime", "reset_datetime_config", "timezone"]
+__all__ = ["DateTime", "configure_datetime", "isoformat", "reset_datetime_config", "timezone"]
+
+
+def isoformat(value: _dt.datetime) -> str:
+    """ISO 8601 as the output schemas write it: UTC as `Z`, never `+00:00` (one format)."""
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+#: `jsonable_encoder(..., custom_encoder=JSON_ENCODERS)`: datetimes as `isoformat` writes them.
+JSON_ENCODERS: dict[Any, Any] = {_dt.datetime: isoformat}
 
 
 @dataclass

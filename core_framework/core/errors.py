@@ -1,8 +1,11 @@
 """Exception handlers: every error is JSON `{"detail": ...}`; client errors are never a 500.
 
-422 validation (FastAPI's list, without echoing inputs such as passwords), 400 malformed JSON and
-integrity errors, 404 missing rows and unparsable ids, 503 when the database is unreachable,
-500 otherwise with the traceback logged (and shown only when DEBUG is on).
+One shape (docs/guide/errors.md): a 422 lists field errors `{"loc", "msg", "type"}` whoever
+refused the value (pydantic, a unique check or constraint, a filter, the model), with clean
+messages and never the submitted value; every other status carries one message. 400 is a
+malformed body or a conflict the database names no field for, 404 missing rows and unparsable
+ids, 503 when the database is unreachable, 500 otherwise with the traceback logged (and shown
+only when DEBUG is on).
 """
 
 from __future__ import annotations
@@ -28,17 +31,35 @@ from core.db import mysql_errors
 from core.db.connection import is_connection_error
 from core.db.schema_errors import missing_schema_hint
 from core.exceptions import DatabaseUnavailable, HashingBusy, StatusError
+from core.views.errors import NOT_FOUND, unique_message
 
 logger = logging.getLogger("core.errors")
 
 
+#: What pydantic puts before the message of a validator's ValueError or assertion.
+_MESSAGE_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
+def clean_message(message: str) -> str:
+    """`"Value error, Slug cannot contain spaces"` -> `"Slug cannot contain spaces"`."""
+    for prefix in _MESSAGE_PREFIXES:
+        if message.startswith(prefix):
+            return message[len(prefix) :]
+    return message
+
+
 def clean_errors(errors: Any, prefix: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """Validation errors without the submitted values (never echo a password back)."""
+    """Field errors as `{"loc", "msg", "type"}`: no submitted value (never echo a password
+    back), no `ctx` (an exception object, shown as `{}`), no pydantic message prefix."""
     cleaned = []
     for error in errors:
-        item = {key: value for key, value in error.items() if key not in ("input", "url")}
-        item["loc"] = [*prefix, *error.get("loc", ())]
-        cleaned.append(item)
+        cleaned.append(
+            {
+                "loc": [*prefix, *error.get("loc", ())],
+                "msg": clean_message(str(error.get("msg", ""))),
+                "type": str(error.get("type", "value_error")),
+            }
+        )
     return jsonable_encoder(cleaned)
 
 
@@ -50,7 +71,7 @@ async def request_validation_error(request: Request, exc: Exception) -> JSONResp
         reason = (malformed.get("ctx") or {}).get("error", "invalid JSON")
         return JSONResponse({"detail": f"Malformed JSON body: {reason}"}, status_code=400)
     if errors and all(tuple(e.get("loc", ()))[:1] == ("path",) for e in errors):
-        return JSONResponse({"detail": "Not found."}, status_code=404)
+        return JSONResponse({"detail": NOT_FOUND}, status_code=404)
     return JSONResponse({"detail": clean_errors(errors)}, status_code=422)
 
 
@@ -89,14 +110,24 @@ def allowed_methods(request: Request) -> list[str]:
 
 
 async def http_error(request: Request, exc: Exception) -> Any:
-    """FastAPI's answer to an HTTPException; a 405 lists every allowed method in `Allow`."""
+    """FastAPI's answer to an HTTPException, in DRF's words; a 405 lists `Allow`ed methods.
+
+    Starlette's own 404 and 405 ("Not Found", "Method Not Allowed") become "Not found." and
+    `Method "PUT" not allowed.`, the wording the views use.
+    """
     assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail
+    headers = dict(exc.headers or {})
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = NOT_FOUND
     if exc.status_code == 405:
+        if detail == "Method Not Allowed":
+            detail = f'Method "{request.method}" not allowed.'
         allowed = allowed_methods(request)
         if allowed:
-            exc = StarletteHTTPException(
-                405, exc.detail, headers={**(exc.headers or {}), "Allow": ", ".join(allowed)}
-            )
+            headers["Allow"] = ", ".join(allowed)
+    if detail is not exc.detail or headers != (exc.headers or {}):
+        exc = StarletteHTTPException(exc.status_code, detail, headers=headers or None)
     return await http_exception_handler(request, exc)
 
 
@@ -118,18 +149,34 @@ async def hashing_busy(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def does_not_exist(request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse({"detail": "Not found."}, status_code=404)
+    return JSONResponse({"detail": NOT_FOUND}, status_code=404)
 
 
 _UNIQUE_PATTERNS = (
-    re.compile(r"UNIQUE constraint failed: \w+\.(\w+)"),  # SQLite
-    re.compile(r"Key \((\w+)\)="),  # PostgreSQL detail
-    re.compile(r"Duplicate entry .* for key '(?:\w+\.)?(\w+)'"),  # MySQL
+    re.compile(r"UNIQUE constraint failed: (?P<table>\w+)\.(?P<field>\w+)"),  # SQLite
+    re.compile(r"Key \((?P<field>\w+)\)="),  # PostgreSQL detail
+    re.compile(r"Duplicate entry .* for key '(?:(?P<table>\w+)\.)?(?P<field>\w+)'"),  # MySQL
 )
 
 
-def integrity_detail(exc: BaseException) -> Any:
-    """Name the offending field when the database says which, in FastAPI's error shape."""
+def _model_name(request: Request | None, table: str | None, exc: BaseException) -> str:
+    """The model a unique violation is about: by its table, else the route's ViewSet model."""
+    cause = exc.__cause__ or exc.__context__
+    table = table or getattr(cause, "table_name", None)  # asyncpg names the table
+    if table:
+        from tortoise import Tortoise
+
+        for models in Tortoise.apps.values():
+            for model in models.values():
+                if model._meta.db_table == table:
+                    return model.__name__
+    route = request.scope.get("route") if request is not None else None
+    model = getattr(getattr(getattr(route, "endpoint", None), "view_cls", None), "model", None)
+    return getattr(model, "__name__", None) or "An object"
+
+
+def integrity_detail(exc: BaseException, request: Request | None = None) -> Any:
+    """A unique violation as a field error (the unique check's words), else a message."""
     texts = [str(exc)]
     cause = exc.__cause__ or exc.__context__
     if cause is not None:
@@ -138,13 +185,10 @@ def integrity_detail(exc: BaseException) -> Any:
         for pattern in _UNIQUE_PATTERNS:
             match = pattern.search(text)
             if match:
-                field = match.group(1)
+                field = match.group("field")
+                name = _model_name(request, match.groupdict().get("table"), exc)
                 return [
-                    {
-                        "loc": ["body", field],
-                        "msg": f"A row with this {field} already exists.",
-                        "type": "unique",
-                    }
+                    {"loc": ["body", field], "msg": unique_message(name, field), "type": "unique"}
                 ]
     if any("foreign key" in t.lower() for t in texts):
         return "A related object does not exist."
@@ -154,7 +198,9 @@ def integrity_detail(exc: BaseException) -> Any:
 
 
 async def integrity_error(request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse({"detail": integrity_detail(exc)}, status_code=400)
+    """A unique violation is a 422 like the unique check's; other constraints a 400."""
+    detail = integrity_detail(exc, request)
+    return JSONResponse({"detail": detail}, status_code=422 if isinstance(detail, list) else 400)
 
 
 #: Tortoise validator messages that quote the refused value, and the same without it.
@@ -243,8 +289,9 @@ def _is_data_error(exc: BaseException) -> bool:
     return isinstance(exc, asyncpg.DataError) or isinstance(cause, asyncpg.DataError)
 
 
-def data_error_detail(exc: BaseException) -> Any:
-    """Name the field when the database says which (MySQL does), in FastAPI's error shape."""
+def data_error_detail(exc: BaseException) -> list[dict[str, Any]]:
+    """A field error naming the column when the database says which (MySQL does), else the
+    body as a whole (`["body"]`): a value the database cannot store is a 422 either way."""
     if isinstance(exc, UnicodeEncodeError):
         field = mysql_errors.column_of_unencodable_text(exc)
         message = "Text cannot be stored: it holds characters that are not valid Unicode."
@@ -253,7 +300,8 @@ def data_error_detail(exc: BaseException) -> Any:
         code = mysql_errors.data_error_code(exc)
         message = _DATA_ERROR_MESSAGES.get(code or 0, "Value cannot be stored in this field.")
     if field is None:
-        return "A value cannot be stored: out of range or invalid for its field."
+        message = "A value cannot be stored: out of range or invalid for its field."
+        return [{"loc": ["body"], "msg": message, "type": "invalid_value"}]
     return [{"loc": ["body", field], "msg": message, "type": "invalid_value"}]
 
 
@@ -306,7 +354,7 @@ async def operational_error(request: Request, exc: Exception) -> JSONResponse:
     if _is_timeout(exc):
         return database_timeout_response(request, exc)
     if _is_data_error(exc):
-        return JSONResponse({"detail": data_error_detail(exc)}, status_code=400)
+        return JSONResponse({"detail": data_error_detail(exc)}, status_code=422)
     if mysql_errors.is_retryable(exc):
         # A deadlock victim: the transaction is rolled back whole, so the request can be retried.
         logger.warning("transaction rolled back by the database: %s", exc)

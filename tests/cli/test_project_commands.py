@@ -367,7 +367,7 @@ def test_the_example_project_end_to_end_crud_a_new_column_and_a_superuser(tmp_pa
         patched = http.patch(f"/api/v1/posts/{post_id}/", json={"content": "Edited 🎊"})
         assert patched.status_code == 200 and patched.json()["content"] == "Edited 🎊"
         duplicate = http.post("/api/v1/posts/", json={**post, "title": "again"})
-        assert duplicate.status_code == 400
+        assert duplicate.status_code == 422
         assert duplicate.json()["detail"][0]["loc"] == ["body", "slug"]
         other = http.post("/api/v1/posts/", json={**post, "slug": "🎉"})
         assert other.status_code == 201, other.text

@@ -177,3 +177,6 @@ async def test_the_login_routes_are_documented(client: httpx.AsyncClient) -> Non
     assert callback["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(
         "OAuthTokens"
     )
+    # Every answer of the callback is documented: a bad flow, a refusal, a conflict, the
+    # provider or the database down; a provider that does not exist is a 404.
+    assert set(callback["responses"]) == {"200", "400", "401", "403", "404", "409", "503"}

@@ -60,11 +60,11 @@ async def test_json_media_types_with_parameters_and_suffixes_are_read_as_json(
 ) -> None:
     login(client, alice)
     body = b'{"title": "T", "slug": "one", "content": "c"}'
-    cases = [("application/json; charset=utf-8", 201), ("application/merge-patch+json", 400)]
+    cases = [("application/json; charset=utf-8", 201), ("application/merge-patch+json", 422)]
     for content_type, expected in cases:  # the second is read as JSON too: its slug is taken
         response = await client.post(POSTS, content=body, headers={"content-type": content_type})
         assert response.status_code == expected, response.text
-        if expected == 400:
+        if expected == 422:
             assert response.json()["detail"][0]["loc"] == ["body", "slug"]
     assert await Post.objects.using(app_database()).filter(slug="one").count() == 1
 
@@ -171,12 +171,15 @@ async def test_405_allow_lists_every_method_of_the_path(client, alice) -> None:
         ("DELETE", POSTS): "GET, POST",
         ("POST", f"{POSTS}{post.id}/"): "GET, PUT, PATCH, DELETE",
         ("GET", f"{POSTS}{post.id}/publish/"): "POST",
+        # A static action wins over `{id}` for every method, not only for its own.
+        ("PUT", f"{POSTS}featured/"): "GET",
+        ("DELETE", f"{POSTS}featured/"): "GET",
     }
     for (method, url), allow in expected.items():
         response = await client.request(method, url)
         assert response.status_code == 405, (method, url)
         assert response.headers["allow"] == allow
-        assert response.json() == {"detail": "Method Not Allowed"}
+        assert response.json() == {"detail": f'Method "{method}" not allowed.'}
 
 
 class NoteInput(InputSchema):

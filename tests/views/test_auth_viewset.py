@@ -45,8 +45,17 @@ async def test_register_then_login_then_me(client, app_db) -> None:
     assert "password" not in created.text and "password_hash" not in created.text
 
     duplicate = await register(client, email="NEW@example.com")
-    assert duplicate.status_code == 400
-    assert duplicate.json() == {"detail": "Email already registered"}
+    # The same form as a duplicate slug: a 422 naming the field.
+    assert duplicate.status_code == 422
+    assert duplicate.json() == {
+        "detail": [
+            {
+                "loc": ["body", "email"],
+                "msg": "User with this email already exists.",
+                "type": "unique",
+            }
+        ]
+    }
     assert await User.objects.using(app_db).count() == 1
 
     tokens = await login(client)

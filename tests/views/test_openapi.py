@@ -144,21 +144,22 @@ async def test_partial_update_takes_a_schema_where_nothing_is_required(
 @pytest.mark.parametrize(
     ("path", "method", "status", "errors"),
     [
-        (POST, "get", "200", {"404"}),  # AllowAny
-        (POST, "put", "200", {"400", "401", "403", "404"}),
-        (POST, "patch", "200", {"400", "401", "403", "404"}),
-        (POSTS, "post", "201", {"400", "401", "403"}),
+        # AllowAny, yet a bad Bearer token is a 401; an id that does not parse is a 404.
+        (POST, "get", "200", {"401", "404", "503"}),
+        (POST, "put", "200", {"400", "401", "403", "404", "413", "422", "503"}),
+        (POST, "patch", "200", {"400", "401", "403", "404", "413", "422", "503"}),
+        (POSTS, "post", "201", {"400", "401", "403", "413", "422", "503"}),
     ],
 )
 async def test_object_responses_are_the_output_schema(
     document: dict[str, Any], path: str, method: str, status: str, errors: set[str]
 ) -> None:
     responses = operation(document, path, method)["responses"]
-    assert set(responses) == {status, "422", *errors}
+    assert set(responses) == {status, *errors}
     assert json_schema(responses[status]) == {"$ref": f"{REF}PostOutput"}
-    assert json_schema(responses["422"]) == {"$ref": f"{REF}HTTPValidationError"}
     for code in errors:
-        assert json_schema(responses[code]) == {"$ref": f"{REF}ErrorResponse"}
+        expected = "ValidationErrorResponse" if code == "422" else "ErrorMessage"
+        assert json_schema(responses[code]) == {"$ref": f"{REF}{expected}"}
 
 
 @pytest.mark.parametrize(
@@ -203,7 +204,7 @@ async def test_the_output_schema_lists_every_field_with_its_type(document: dict[
 
 async def test_list_responds_with_the_paginated_envelope(document: dict[str, Any]) -> None:
     responses = operation(document, POSTS, "get")["responses"]
-    assert set(responses) == {"200", "400", "404", "422"}
+    assert set(responses) == {"200", "401", "404", "422", "503"}
     envelope = schema_named(document, json_schema(responses["200"])["$ref"])
     assert envelope["type"] == "object"
     properties = envelope["properties"]
@@ -229,8 +230,13 @@ async def test_list_documents_pagination_search_ordering_and_each_filter(
     by_name = {param["name"]: param["schema"] for param in parameters}
     for name in ("page", "page_size"):
         assert by_name[name]["anyOf"][0] == {"type": "integer", "minimum": 1}
-    for name in ("search", "ordering"):
-        assert by_name[name]["anyOf"][0]["maxLength"] == 200
+    assert by_name["search"]["anyOf"][0]["maxLength"] == 200
+    # `ordering` is one of the allowed fields, ascending or descending: an enum.
+    fields = ["created_at", "views_count", "title", "id"]
+    assert by_name["ordering"]["anyOf"][0] == {
+        "type": "string",
+        "enum": [*fields, *(f"-{field}" for field in fields)],
+    }
     # `in` and `range` are comma-separated strings; the description names the item type.
     described = {param["name"]: param.get("description") for param in parameters}
     assert described["views_count__in"] == (
@@ -272,7 +278,7 @@ async def test_collection_routes_take_no_path_parameter(document: dict[str, Any]
 
 async def test_destroy_documents_204_without_a_body(document: dict[str, Any]) -> None:
     responses = operation(document, POST, "delete")["responses"]
-    assert set(responses) == {"204", "401", "403", "404", "422"}
+    assert set(responses) == {"204", "401", "403", "404", "503"}  # a bad id is a 404
     assert "content" not in responses["204"]
     assert "requestBody" not in operation(document, POST, "delete")
 
@@ -281,7 +287,7 @@ async def test_an_action_with_schemas_is_documented_like_crud(document: dict[str
     op = operation(document, "/api/v1/posts/bulk-title/", "post")
     assert op["requestBody"]["required"] is True
     assert json_schema(op["requestBody"]) == {"$ref": f"{REF}ChangePasswordInput"}
-    assert set(op["responses"]) == {"201", "400", "401", "403", "422"}
+    assert set(op["responses"]) == {"201", "400", "401", "403", "413", "422", "503"}
     assert json_schema(op["responses"]["201"]) == {"$ref": f"{REF}PostOutput"}
     assert op["description"].startswith("An action with declared schemas")
     change_password = schema_named(document, f"{REF}ChangePasswordInput")
@@ -333,3 +339,42 @@ async def test_operation_ids_are_unique(document: dict[str, Any]) -> None:
     assert all(ids)
     assert len(ids) == len(set(ids))
     assert len(ids) > len(POSTS_ROUTES)  # the whole app, not only the posts routes
+
+
+async def test_error_bodies_are_documented_in_one_shape(document: dict[str, Any]) -> None:
+    """A message for every status but 422; 422 lists field errors without `input` or `ctx`."""
+    schemas = document["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas and "ValidationError" not in schemas
+    assert schemas["ErrorMessage"]["properties"] == {
+        "detail": {"type": "string", "title": "Detail"}
+    }
+    assert schemas["ValidationErrorResponse"]["properties"]["detail"]["items"] == {
+        "$ref": f"{REF}FieldError"
+    }
+    assert set(schemas["FieldError"]["properties"]) == {"loc", "msg", "type"}
+    for path, method, op in all_operations(document):
+        for code, response in op["responses"].items():
+            if code.startswith(("4", "5")):
+                expected = "ValidationErrorResponse" if code == "422" else "ErrorMessage"
+                assert json_schema(response) == {"$ref": f"{REF}{expected}"}, (path, method, code)
+
+
+async def test_input_strings_carry_the_model_columns_max_length(document: dict[str, Any]) -> None:
+    """Post.title and Post.slug are CharField(max_length=200): so is the documented input."""
+    post_input = schema_named(document, f"{REF}PostInput")["properties"]
+    assert post_input["title"]["maxLength"] == 200
+    assert post_input["slug"]["maxLength"] == 200
+    assert "maxLength" not in post_input["content"]  # a TextField
+    patch = operation(document, POST, "patch")["requestBody"]
+    patched = schema_named(document, json_schema(patch)["$ref"])["properties"]
+    assert patched["title"]["maxLength"] == 200
+
+
+async def test_a_bad_path_id_is_documented_as_what_happens_a_404(
+    document: dict[str, Any], client: httpx.AsyncClient
+) -> None:
+    # The documented answer is what happens: `{id}` is an integer, and "abc" is a 404.
+    assert "422" not in operation(document, POST, "get")["responses"]
+    response = await client.get(f"{POSTS}abc/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}

@@ -40,10 +40,19 @@ async def test_ten_parallel_creates_with_the_same_slug(client, app_db, alice) ->
     body = {"title": "Race", "slug": "race", "content": "c"}
     responses = await asyncio.gather(*(client.post(POSTS, json=body) for _ in range(10)))
     codes = sorted(r.status_code for r in responses)
-    assert codes == [201] + [400] * 9, [r.text for r in responses]
-    for response in responses:
-        if response.status_code == 400:
-            assert "slug" in response.text
+    assert codes == [201] + [422] * 9, [r.text for r in responses]
+    taken = {
+        "detail": [
+            {
+                "loc": ["body", "slug"],
+                "msg": "Post with this slug already exists.",
+                "type": "unique",
+            }
+        ]
+    }
+    for response in responses:  # the check's and the constraint's answers read the same
+        if response.status_code == 422:
+            assert response.json() == taken
     assert await Post.objects.using(app_db).filter(slug="race").count() == 1
 
 
@@ -83,7 +92,7 @@ async def test_bad_input_to_a_one_trip_create_is_a_4xx_and_leaves_no_row() -> No
     async with app_client(app_with(router)) as http:
         assert (await http.post("/labels/", json={"code": "1"})).status_code == 201
         duplicate = await http.post("/labels/", json={"code": "1"})
-        assert duplicate.status_code == 400
+        assert duplicate.status_code == 422
         assert duplicate.json()["detail"][0]["loc"] == ["body", "code"]
         too_long = await http.post("/labels/", json={"code": "1" * 30})
         assert too_long.status_code == 422

@@ -115,7 +115,7 @@ from core.auth.revocation import (
     token_pair,
     user_for_token,
 )
-from core.auth.validation import password_problems, validate_password
+from core.auth.validation import Password, password_problems, validate_password
 
 __all__ += [
     "APIKey",
@@ -126,6 +126,7 @@ __all__ += [
     "Group",
     "ModelBackend",
     "OAuthIdentity",
+    "Password",
     "Permission",
     "PermissionsMixin",
     "PermissionsNotLoaded",

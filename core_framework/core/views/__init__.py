@@ -9,7 +9,14 @@ from core.views.concurrency import (
     PreconditionRequired,
 )
 from core.views.decorators import action
-from core.views.errors import BadRequest, NotAuthenticated, NotFound, PermissionDenied
+from core.views.errors import (
+    BadRequest,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+    field_error,
+)
 from core.views.filters import BaseFilterBackend, FilterSetBackend, OrderingFilter, SearchFilter
 from core.views.generics import GenericViewSet
 from core.views.mixins import (
@@ -52,7 +59,9 @@ __all__ = [
     "RetrieveModelMixin",
     "SearchFilter",
     "UpdateModelMixin",
+    "ValidationFailed",
     "View",
     "ViewSet",
     "action",
+    "field_error",
 ]

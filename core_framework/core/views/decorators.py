@@ -26,6 +26,8 @@ class ActionInfo:
     summary: str | None
     throttle_classes: tuple[Any, ...] | None = None
     throttle_scope: str | None = None
+    #: Error statuses the action answers by itself (`raise HTTPException(409, ...)`), documented.
+    errors: tuple[int, ...] = ()
 
 
 def action(
@@ -38,13 +40,15 @@ def action(
     status_code: int | None = None,
     throttle_classes: Iterable[Any] | None = None,
     throttle_scope: str | None = None,
+    errors: Iterable[int] = (),
 ) -> Callable[[F], F]:
     """Route a ViewSet method at `/<prefix>/<name>/` (or `/<prefix>/{id}/<name>/` with `detail`).
 
     With `input_schema` the body is validated and passed as `data=`; with `output_schema` (a
     schema, or a type such as `list[PostOutput]`) the return value is validated, serialized
     and documented as the response model. `throttle_classes` and `throttle_scope` replace
-    the ViewSet's for this action.
+    the ViewSet's for this action. `errors` lists the statuses the action raises itself
+    (`errors=[409]`), so OpenAPI documents them with the others the framework knows of.
     """
 
     def decorate(func: F) -> F:
@@ -62,6 +66,7 @@ def action(
             summary=None,
             throttle_classes=tuple(throttle_classes) if throttle_classes is not None else None,
             throttle_scope=throttle_scope,
+            errors=tuple(errors),
         )
         return func
 

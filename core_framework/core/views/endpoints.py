@@ -31,6 +31,7 @@ from core.adapters.fastapi import (
     validate_body,
     validate_params,
 )
+from core.datetime import JSON_ENCODERS
 from core.views.base import View, dispatch
 from core.views.decorators import ActionInfo
 from core.views.dependencies import runs_in_transaction
@@ -144,7 +145,9 @@ class ActionEndpoint:
             if isinstance(result, list | tuple):
                 return JSONBytesResponse(serializer.dump_many(result), status_code=self.status_code)
             return serializer.response(result, status_code=self.status_code)
-        return JSONResponse(jsonable_encoder(result), status_code=self.status_code)
+        return JSONResponse(
+            jsonable_encoder(result, custom_encoder=JSON_ENCODERS), status_code=self.status_code
+        )
 
 
 class ActionRoute(APIRoute):

@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Protocol
 
 from fastapi import Query, Request
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError, WithJsonSchema
 from tortoise.expressions import Q
 from tortoise.fields.relational import ForeignKeyFieldInstance
 from tortoise.models import Model as TortoiseModel
@@ -220,7 +220,7 @@ def _list_param(
 
 
 def parse_list(param: FilterParam, raw: str) -> list[Any]:
-    """`a,b,c` typed item by item; a bad item or count is a 400 naming the parameter."""
+    """`a,b,c` typed item by item; a bad item or count is a 422 naming the parameter."""
     assert param.items is not None
     low, high = param.counts
     parts = raw.split(",", high)
@@ -261,6 +261,12 @@ def query_parameter(name: str, annotation: Any, **query: Any) -> inspect.Paramet
     )
 
 
+def ordering_choices(fields: list[str] | tuple[str, ...]) -> list[str]:
+    """What `?ordering=` documents: each allowed field, then each with `-` (descending)."""
+    names = [name.lstrip("-") for name in fields]
+    return [*names, *(f"-{name}" for name in names)]
+
+
 def reject_unknown_params(query_keys: Any, allowed: frozenset[str]) -> None:
     for key in query_keys:
         if key not in allowed:
@@ -271,7 +277,7 @@ def reject_unknown_params(query_keys: Any, allowed: frozenset[str]) -> None:
 
 
 def _check_storable(name: str, value: Any) -> None:
-    """A NUL is a 400 on every database (PostgreSQL refuses it in text, SQLite matched it)."""
+    """A NUL is a 422 on every database (PostgreSQL refuses it in text, SQLite matched it)."""
     if isinstance(value, str) and not is_storable_text(value):
         raise field_error(name, UNSTORABLE_TEXT_MESSAGE, "string_unstorable", "query")
 
@@ -303,7 +309,7 @@ def apply_search(
 
 
 def ordering_terms(value: str | None, allowed: list[str] | tuple[str, ...]) -> list[str]:
-    """The validated `?ordering=` terms; an undeclared field is a 400 naming it."""
+    """The validated `?ordering=` terms; an undeclared field is a 422 naming it."""
     if not value:
         return []
     terms = [term.strip() for term in value.split(",") if term.strip()]
@@ -362,8 +368,18 @@ class OrderingFilter(BaseFilterBackend):
         if not view.ordering_fields:
             return []
         check_columns(view.model, view.ordering_fields)
-        description = "Fields to order by, e.g. -id."
-        return [query_parameter(ORDERING_PARAM, str, max_length=200, description=description)]
+        # Documented as one of the allowed terms (an enum a generated client can offer); the
+        # server also takes several, comma-separated (`-views_count,id`).
+        schema = {"type": "string", "enum": ordering_choices(view.ordering_fields)}
+        description = "A field to order by, `-` first for descending; several comma-separated."
+        return [
+            query_parameter(
+                ORDERING_PARAM,
+                Annotated[str, WithJsonSchema(schema)],
+                max_length=200,
+                description=description,
+            )
+        ]
 
     def filter_queryset(
         self, request: Request, queryset: QuerySet[Any], view: FilteredView

@@ -20,7 +20,7 @@ from core.adapters.tortoise import queryset_orderings
 from core.config import get_settings
 from core.models import Model
 from core.views.base import View
-from core.views.errors import NotFound, field_error
+from core.views.errors import NotFound, field_error, unique_message
 from core.views.filters import (
     DEFAULT_FILTER_BACKENDS,
     MAX_FILTER_VALUES,
@@ -165,7 +165,7 @@ class GenericViewSet(View):
     async def check_unique_fields(
         self, data: dict[str, Any], db: BaseDBAsyncClient, instance: Any = None
     ) -> None:
-        """A 400 naming the first `unique_fields` entry whose value another row already has."""
+        """A 422 naming the first `unique_fields` entry whose value another row already has."""
         for name in self.unique_fields:
             if name not in data or data[name] is None:
                 continue
@@ -173,7 +173,7 @@ class GenericViewSet(View):
             if instance is not None:
                 queryset = queryset.exclude(pk=instance.pk)
             if await queryset.exists():
-                raise field_error(name, unique_message(self.model, name), "unique")
+                raise field_error(name, unique_message(self.model.__name__, name), "unique")
 
     # Filtering ------------------------------------------------------------------------
 
@@ -244,10 +244,6 @@ class GenericViewSet(View):
         return page_request(
             self.query.get("page"), self.query.get("page_size"), self.page_size, self.max_page_size
         )
-
-
-def unique_message(model: type[Model], field: str) -> str:
-    return f"{model.__name__} with this {field} already exists."
 
 
 @cache

@@ -75,7 +75,9 @@ class OAuthViewSet(ViewSet):
             session.pop(key, None)
         return response
 
-    @action(methods=["GET"], detail=True, output_schema=OAuthTokens)
+    # 400 a bad or replayed callback, 403 consent refused or account disabled, 409 an account
+    # that may not be linked; the provider unreachable is a 503 (documented on every route).
+    @action(methods=["GET"], detail=True, output_schema=OAuthTokens, errors=[400, 403, 409])
     async def callback(self, request: Request, db: BaseDBAsyncClient, **kwargs: Any) -> Any:
         """Where the provider sends the user back: exchange the code, answer with tokens."""
         provider = self.get_provider(kwargs.get("provider"))

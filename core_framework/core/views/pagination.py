@@ -72,8 +72,10 @@ def page_links(url: URL, page: PageRequest, count: int) -> tuple[str | None, str
 
 def envelope(count: int, next_url: str | None, previous_url: str | None, results: bytes) -> bytes:
     """`{"count":..,"next":..,"previous":..,"results":[..]}` around already-encoded results."""
-    head = json.dumps({"count": count, "next": next_url, "previous": previous_url})
-    return head[:-1].encode() + b', "results": ' + results + b"}"
+    head = json.dumps(
+        {"count": count, "next": next_url, "previous": previous_url}, separators=(",", ":")
+    )  # compact, like every other body
+    return head[:-1].encode() + b',"results":' + results + b"}"
 
 
 #: `pagination_class` left unset: the DEFAULT_PAGINATION_CLASS setting decides.

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import inspect
 import uuid
+from copy import copy
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Annotated, Any
 
 from fastapi import Path
+from pydantic import BaseModel, WithJsonSchema, create_model
 
 from core.db.one_trip import model_inserts_plainly
 from core.exceptions import ImproperlyConfigured
@@ -35,15 +38,18 @@ CRUD_ACTIONS: dict[str, tuple[str, bool, int]] = {
     "partial_update": ("PATCH", True, 200),
     "destroy": ("DELETE", True, 204),
 }
-# Errors each CRUD action can answer besides 401/403 (permissions) and 404 (detail routes).
+# Errors each CRUD action can answer besides 401 (a bad token, on every route), 403
+# (permissions), 404 (detail routes), 400/413/422 (a body) and 503 (the database).
 _CRUD_ERRORS: dict[str, tuple[int, ...]] = {
-    "list": (400, 404),
-    "create": (400,),
+    "list": (404, 422),  # a page past the end; a bad filter, ordering or page number
+    "create": (),
     "retrieve": (),
-    "update": (400,),
-    "partial_update": (400,),
+    "update": (),
+    "partial_update": (),
     "destroy": (),
 }
+#: What a route with a JSON body can answer: malformed JSON, too large, refused fields.
+_BODY_ERRORS = (400, 413, 422)
 _SUMMARIES = {
     "list": "List {plural}",
     "create": "Create {name}",
@@ -79,11 +85,15 @@ def _anonymous_allowed(view_cls: type[GenericViewSet], action: str) -> bool:
 def _documentation(
     view_cls: type[GenericViewSet], action: str, detail: bool, codes: tuple[int, ...]
 ) -> dict[str, Any]:
-    """`responses` and `openapi_extra` for one route: its errors and whether auth is optional."""
+    """`responses` and `openapi_extra` for one route: every status it can answer.
+
+    A 401 on every route: a Bearer token that is invalid or expired is refused even where
+    none is needed. A 503 on every route: the database may be unreachable or busy.
+    """
     anonymous = _anonymous_allowed(view_cls, action)
-    errors = set(codes) | ({404} if detail else set())
+    errors = set(codes) | {401, 503} | ({404} if detail else set())
     if not anonymous:
-        errors |= {401, 403}
+        errors.add(403)
     if declared_throttles(view_cls, action):  # a bad `rate` on a throttle class fails here
         errors.add(429)
     docs: dict[str, Any] = {"responses": error_responses(*sorted(errors))}
@@ -161,12 +171,56 @@ def lookup_parameter(view: type[GenericViewSet]) -> inspect.Parameter:
     return keyword_parameter(name, annotation)
 
 
+@cache
+def constrained_input(schema: type[BaseModel], model: type[Any]) -> type[BaseModel]:
+    """`schema` with each `str` field capped at its model column's `max_length`.
+
+    So the OpenAPI document says `maxLength: 200` for a title the model caps at 200 (the model
+    refuses a longer one with a 422 naming the field; validation itself is unchanged).
+    Fields that already declare a `max_length` are left as they are.
+    """
+    fields: dict[str, Any] = {}
+    for name, info in schema.model_fields.items():
+        max_length = getattr(model._meta.fields_map.get(name), "max_length", None)
+        if not max_length or any(hasattr(m, "max_length") for m in info.metadata):
+            continue
+        capped = Annotated[str, WithJsonSchema({"type": "string", "maxLength": max_length})]
+        if info.annotation is str:
+            annotation: Any = capped
+        elif info.annotation == str | None:
+            annotation = capped | None
+        else:
+            continue
+        field_info = copy(info)
+        field_info.annotation = annotation
+        fields[name] = (annotation, field_info)
+    if not fields:
+        return schema
+    derived = create_model(schema.__name__, __base__=schema, **fields)
+    derived.__doc__ = schema.__doc__
+    derived.__module__ = schema.__module__
+    return derived
+
+
+def _convertor(view: type[GenericViewSet]) -> str:
+    """Starlette's `:int`/`:uuid` for an integer or UUID lookup, so `{id}` matches only ids.
+
+    Then `/posts/featured/` is never taken for an id, whatever the method: `PUT` there is a
+    405 naming the methods `featured` allows, and `/posts/abc/` is a 404 as documented.
+    """
+    model_field = view.model._meta.fields_map[view.get_lookup_field()]
+    python_type = getattr(model_field, "field_type", str)
+    return {int: ":int", uuid.UUID: ":uuid"}.get(python_type, "")
+
+
 def viewset_routes(view_cls: type[GenericViewSet], prefix: str, basename: str) -> list[RouteSpec]:
     """The routes of the guide's tables: `prefix/`, `prefix/{id}/` and `@action` paths."""
     prefix = prefix.rstrip("/")
     has_model = getattr(view_cls, "model", None) is not None
     lookup = lookup_parameter(view_cls) if has_model else None
-    detail_path = f"{prefix}/{{{lookup.name}}}" if lookup is not None else None
+    detail_path = (
+        f"{prefix}/{{{lookup.name}{_convertor(view_cls)}}}" if lookup is not None else None
+    )
     name = view_cls.model.__name__ if has_model else basename
     if has_model:  # nested relations the model lacks fail here, not at request time
         view_cls.get_eager_loading()
@@ -192,7 +246,9 @@ def viewset_routes(view_cls: type[GenericViewSet], prefix: str, basename: str) -
                     view_cls,
                     attr,
                     lookup if info.detail else None,
-                    info.input_schema,
+                    constrained_input(info.input_schema, view_cls.model)
+                    if info.input_schema is not None and has_model
+                    else info.input_schema,
                     [],
                     info,
                     status,
@@ -204,7 +260,10 @@ def viewset_routes(view_cls: type[GenericViewSet], prefix: str, basename: str) -
                 response_model=info.output_schema,
                 summary=attr.replace("_", " ").capitalize(),
                 docs=_documentation(
-                    view_cls, attr, info.detail, (400,) if info.input_schema else ()
+                    view_cls,
+                    attr,
+                    info.detail,
+                    (_BODY_ERRORS if info.input_schema else ()) + info.errors,
                 ),
             )
         )
@@ -222,6 +281,8 @@ def viewset_routes(view_cls: type[GenericViewSet], prefix: str, basename: str) -
             body = view_cls.input_schema
         elif action == "partial_update":
             body = view_cls.get_partial_input_schema()
+        if body is not None:
+            body = constrained_input(body, view_cls.model)
         query: list[inspect.Parameter] = []
         response_model: Any = output
         if action == "list":
@@ -254,7 +315,12 @@ def viewset_routes(view_cls: type[GenericViewSet], prefix: str, basename: str) -
                 status_code=status,
                 response_model=response_model,
                 summary=_SUMMARIES[action].format(name=name, plural=f"{name}s"),
-                docs=_documentation(view_cls, action, detail, _CRUD_ERRORS[action]),
+                docs=_documentation(
+                    view_cls,
+                    action,
+                    detail,
+                    _CRUD_ERRORS[action] + (_BODY_ERRORS if body is not None else ()),
+                ),
             )
         )
     return specs
