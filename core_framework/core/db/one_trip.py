@@ -15,6 +15,7 @@ the transaction commits when the action returns. `one_trip_create = False` turns
 
 from __future__ import annotations
 
+import inspect
 import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -23,7 +24,12 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.fields import BigIntField, IntField, SmallIntField
 from tortoise.models import Model as TortoiseModel
 
-from core.adapters.tortoise import insert_statement, mark_saved, saves_as_plain_insert
+from core.adapters.tortoise import (
+    has_save_listeners,
+    insert_statement,
+    mark_saved,
+    saves_as_plain_insert,
+)
 from core.db.sqlite_client import SqliteTransactionWrapper
 
 T = TypeVar("T")
@@ -43,6 +49,26 @@ def model_inserts_plainly(model: type[TortoiseModel]) -> bool:
         and pk.generated
         and not meta.db_default_db_columns
     )
+
+
+def model_saves_in_one_statement(model: type[TortoiseModel]) -> bool:
+    """Whether saving a new `model` is one INSERT, whatever the database (decided once).
+
+    Tortoise's own `save`, and no field whose default is a coroutine function (awaited on
+    save, so it may query).
+    """
+    return model.save is TortoiseModel.save and not any(
+        inspect.iscoroutinefunction(field.default) for field in model._meta.fields_map.values()
+    )
+
+
+def inserts_alone(model: type[TortoiseModel]) -> bool:
+    """Whether saving a new `model` right now is one INSERT: no save signal is connected.
+
+    For a route whose plan has `single_insert_create` (the model checked by
+    `model_saves_in_one_statement`); signals may be connected at any time, so per request.
+    """
+    return not has_save_listeners(model)
 
 
 def inserts_plainly(obj: TortoiseModel) -> bool:

@@ -31,6 +31,7 @@ from core.adapters.fastapi import (
     validate_body,
     validate_params,
 )
+from core.db.one_trip import inserts_alone
 from core.views.base import View, dispatch
 from core.views.decorators import ActionInfo
 from core.views.dependencies import runs_in_transaction
@@ -112,7 +113,9 @@ class ActionEndpoint:
         if self.takes_body:
             kwargs["data"] = params["data"]
         view.query = {name: params[name] for name in self.query_names}  # type: ignore[attr-defined]
-        if runs_in_transaction(request):
+        if runs_in_transaction(request) and not (
+            self.plan.single_insert_create and inserts_alone(self.view_cls.model)
+        ):
             async with in_transaction("default") as db:
                 result = await getattr(view, self.action)(request, db, **kwargs)
                 return self.respond(view, result)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import cached_property
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 
 from fastapi.exceptions import ResponseValidationError
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.responses import Response
 from tortoise.models import Model as TortoiseModel
+
+_UNIONS = (Union, UnionType)
 
 
 class JSONBytesResponse(Response):
@@ -75,6 +78,26 @@ class OutputSerializer:
                 decorators.computed_fields,
             )
         )
+
+    @cached_property
+    def dumps_any_saved_object(self) -> bool:
+        """Whether dumping a saved instance of the model cannot fail, so the response may be
+        built after the COMMIT: no schema code, and every field typed exactly as its column's
+        Python type (which Tortoise converts values to), `| None` where the column is nullable.
+        """
+        if self.model is None or not self.runs_no_schema_code:
+            return False
+        fields = self.model._meta.fields_map
+        for name, info in self.schema.model_fields.items():
+            field = fields[name]
+            members = get_args(info.annotation) if get_origin(info.annotation) in _UNIONS else ()
+            types = [m for m in members if m is not type(None)] if members else [info.annotation]
+            nullable = bool(members) and len(types) < len(members)
+            if info.metadata or len(types) != 1 or types[0] is not field.field_type:
+                return False
+            if field.null and not nullable:
+                return False
+        return True
 
     def dump(self, obj: Any) -> bytes:
         return dump_json(self._one, obj)
