@@ -162,6 +162,7 @@ async def seed(db: BaseDBAsyncClient, author: User) -> dict[str, Post]:
     return posts
 
 
+@pytest.mark.db  # re-run on PostgreSQL and MariaDB
 async def test_scoped_list_and_retrieve_answer_alike_on_every_path(
     fast_client: httpx.AsyncClient, author: User
 ) -> None:
@@ -188,6 +189,7 @@ async def test_scoped_list_and_retrieve_answer_alike_on_every_path(
         assert (await fast_client.get(f"/{prefix}/999999/")).status_code == 404
 
 
+@pytest.mark.db  # re-run on PostgreSQL and MariaDB
 async def test_create_answers_alike_with_and_without_the_one_trip(
     fast_client: httpx.AsyncClient, author: User
 ) -> None:
@@ -219,6 +221,7 @@ def transactions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return opened
 
 
+@pytest.mark.db  # re-run on PostgreSQL and MariaDB
 async def test_create_is_one_insert_without_a_transaction(
     fast_client: httpx.AsyncClient, author: User, transactions: list[str]
 ) -> None:
@@ -239,6 +242,7 @@ async def test_create_is_one_insert_without_a_transaction(
     assert next(sql for sql in statements if "posts" in sql).startswith("INSERT")
 
 
+@pytest.mark.db  # re-run on PostgreSQL and MariaDB
 async def test_create_with_a_save_signal_runs_in_a_transaction(
     fast_client: httpx.AsyncClient, author: User, transactions: list[str]
 ) -> None:
@@ -265,6 +269,7 @@ UNIQUE_400 = {
 }
 
 
+@pytest.mark.db  # re-run on PostgreSQL and MariaDB
 async def test_a_duplicate_is_the_same_400_on_every_create_path(
     fast_client: httpx.AsyncClient, author: User
 ) -> None:
@@ -288,6 +293,7 @@ async def test_a_duplicate_is_the_same_400_on_every_create_path(
     assert fresh.status_code == 201
 
 
+@pytest.mark.db  # re-run on PostgreSQL and MariaDB
 async def test_a_duplicate_on_update_saved_meanwhile_is_the_same_400(
     fast_client: httpx.AsyncClient, author: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
