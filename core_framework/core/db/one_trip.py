@@ -11,6 +11,10 @@ with no code of its own, and `model_inserts_plainly`); then, per request, a top-
 transaction still open and an instance that `saves_as_plain_insert`. Otherwise (PostgreSQL, a
 savepoint, save signals, a primary key given by the client) it is `save`, then `build`, and
 the transaction commits when the action returns. `one_trip_create = False` turns it off.
+
+A create that is nothing but its INSERT (`RoutePlan.single_insert_create`, on every database)
+opens no transaction at all: `model_saves_in_one_statement` once per route, `inserts_alone`
+per request, and then this module's `insert_and_commit` simply saves on the connection.
 """
 
 from __future__ import annotations
