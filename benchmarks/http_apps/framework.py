@@ -94,6 +94,7 @@ class PostViewSet(ModelViewSet):
     input_schema = PostInput
     output_schema = PostOutput
     permission_classes = [AllowAny]
+    unique_fields = ["slug"]  # a duplicate is a 400 naming the field, as `core init` has it
     page_size = 20
     max_page_size = 100
 

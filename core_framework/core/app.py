@@ -20,7 +20,7 @@ from core.docs import install_local_docs
 from core.errors import install_exception_handlers
 from core.exceptions import ImproperlyConfigured
 from core.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
-from core.routing import include_flat
+from core.routing import RouteIndex, include_flat
 from core.throttling.throttles import check_throttle_configuration
 from core.views.endpoints import APIViewRoute
 
@@ -75,6 +75,8 @@ class CoreApp(FastAPI):
         self.state.settings = self.settings
         # `add_api_route` (the guide's way to mount an APIView) builds an `APIViewRoute`.
         self.router.route_class = APIViewRoute
+        # Requests try only the routes their path's first segment can match (same answers).
+        self.router.middleware_stack = RouteIndex(self.router)
         install_exception_handlers(self)
         self.add_middleware(BodySizeLimitMiddleware, max_body_size=self.settings.max_body_size)
         self.add_middleware(SecurityHeadersMiddleware, hsts=self.settings.is_production)

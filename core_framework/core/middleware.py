@@ -112,6 +112,11 @@ class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, hsts: bool = False) -> None:
         self.app = app
         self.hsts = hsts
+        https = [STRICT_TRANSPORT_SECURITY] if hsts else []
+        #: What a response that sets none of them gets, without and with a JSON body.
+        self._extra = [*SECURITY_HEADERS, *https]
+        self._json_extra = [*SECURITY_HEADERS, JSON_CONTENT_SECURITY_POLICY, *https]
+        self._names = frozenset(name for name, _ in self._json_extra)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -120,15 +125,18 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                present = {name.lower() for name, _ in headers}
-                extra = [header for header in SECURITY_HEADERS if header[0] not in present]
-                content_type = next((v for n, v in headers if n.lower() == b"content-type"), b"")
-                if b"json" in content_type and JSON_CONTENT_SECURITY_POLICY[0] not in present:
-                    extra.append(JSON_CONTENT_SECURITY_POLICY)
-                if self.hsts and STRICT_TRANSPORT_SECURITY[0] not in present:
-                    extra.append(STRICT_TRANSPORT_SECURITY)
-                message = {**message, "headers": headers + extra}
+                headers = message.get("headers", ())
+                present = set()
+                json_body = False
+                for name, value in headers:
+                    name = name.lower()
+                    if name == b"content-type" and name not in present:
+                        json_body = b"json" in value  # the first Content-Type counts
+                    present.add(name)
+                extra = self._json_extra if json_body else self._extra
+                if not present.isdisjoint(self._names):  # the response set some itself
+                    extra = [header for header in extra if header[0] not in present]
+                message = {**message, "headers": [*headers, *extra]}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

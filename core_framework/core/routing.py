@@ -14,8 +14,12 @@ from enum import Enum
 from typing import Any
 
 from fastapi import APIRouter
-from starlette.routing import BaseRoute
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import Receive, Scope, Send
 
+from core.adapters.fastapi import route_selected, routes_version
+from core.adapters.starlette import route_path
 from core.exceptions import ImproperlyConfigured
 from core.views.endpoints import ActionRoute, APIViewRoute
 from core.views.generics import GenericViewSet
@@ -262,3 +266,81 @@ def include_flat(
     router.build(target.add_api_route, prefix, list(tags or []))
     router.mark_mounted()
     return True
+
+
+class RouteIndex:
+    """The app router's way in: only routes that can match the path's first segment are tried.
+
+    A route whose path starts with a literal segment (`/posts/...`) can only match requests
+    whose path starts with that segment, so each request tries the routes of its segment plus
+    those that could match any path (a parameter first, mounts, included routers, routes with
+    their own `matches`), in the router's order. The first full match wins, then the first
+    partial one (a 405), exactly as the router's loop decides; when none matches, the router
+    itself answers (slash redirects, low-priority routes, 404). Rebuilt when routes change.
+    """
+
+    def __init__(self, router: APIRouter) -> None:
+        self.router = router
+        self._built_for: tuple[int, int, int] | None = None
+        self._by_segment: dict[str, list[BaseRoute]] = {}
+        self._anywhere: list[BaseRoute] = []
+
+    def _build(self, routes: list[BaseRoute]) -> None:
+        literal: list[tuple[int, str]] = []
+        anywhere: list[int] = []
+        for index, route in enumerate(routes):
+            segment = _first_literal_segment(route)
+            if segment is None:
+                anywhere.append(index)
+            else:
+                literal.append((index, segment))
+        by_index: dict[str, list[int]] = {}
+        for index, segment in literal:
+            by_index.setdefault(segment, []).append(index)
+        self._by_segment = {
+            segment: [routes[i] for i in sorted(indexes + anywhere)]
+            for segment, indexes in by_index.items()
+        }
+        self._anywhere = [routes[i] for i in anywhere]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        router = self.router
+        if scope["type"] != "http":
+            await router.app(scope, receive, send)
+            return
+        routes = router.routes
+        built_for = (id(routes), len(routes), routes_version(router))
+        if built_for != self._built_for:
+            self._build(routes)
+            self._built_for = built_for
+        segment = route_path(scope)[1:].partition("/")[0]
+        partial: tuple[BaseRoute, Scope] | None = None
+        for route in self._by_segment.get(segment, self._anywhere):
+            match, child_scope = route.matches(scope)
+            if match is Match.FULL:
+                partial = (route, child_scope)
+                break
+            if match is Match.PARTIAL and partial is None:
+                partial = (route, child_scope)
+        if partial is None:
+            await router.app(scope, receive, send)
+            return
+        route, child_scope = partial
+        scope.setdefault("router", router)
+        scope.update(child_scope)
+        route_selected(scope, getattr(route, "path_format", None))
+        await route.handle(scope, receive, send)
+
+
+_MATCHES = (Route.matches, APIRoute.matches)
+
+
+def _first_literal_segment(route: BaseRoute) -> str | None:
+    """The first segment of `route`'s path when every match needs it (else None: any path)."""
+    if not isinstance(route, Route) or type(route).matches not in _MATCHES:
+        return None
+    path = route.path
+    if not path.startswith("/"):
+        return None
+    segment = path[1:].partition("/")[0]
+    return None if "{" in segment else segment

@@ -20,6 +20,8 @@ from core.adapters.fastapi import (
     effective_route,
     embeds_body_fields,
     read_json_body,
+    route_selected,
+    routes_version,
     validate_body,
     validate_params,
 )
@@ -226,3 +228,20 @@ async def test_the_default_json_answer_is_fastapis() -> None:
                     "FastAPI's default JSON answer (fastapi/routing.py get_request_handler)",
                     f"answers {expected.status_code} {expected.content!r} on {route.path}",
                 )
+
+
+def test_the_routes_version_changes_when_a_route_is_added() -> None:
+    router = APIRouter()
+    attribute(router, "_routes_version", WRITTEN_FOR, "fastapi", "fastapi.routing.APIRouter")
+    before = routes_version(router)
+    router.add_api_route("/x", _one, methods=["POST"])
+    check(routes_version(router) != before, "APIRouter._routes_version", "no longer changes")
+
+
+def test_route_selected_names_the_route_to_telemetry_and_ignores_plain_scopes() -> None:
+    import fastapi.telemetry._api as telemetry
+
+    attribute(telemetry, "_route_selected", WRITTEN_FOR, "fastapi", "fastapi.telemetry._api")
+    scope: dict[str, Any] = {"type": "http"}
+    route_selected(scope, "/posts/{id}/")  # no telemetry on the request: nothing to do
+    check(scope == {"type": "http"}, "fastapi.telemetry._api._route_selected", "changes scopes")

@@ -13,15 +13,18 @@ from typing import Any
 import httpx
 import pytest
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.signals import Signals
+from tortoise.transactions import in_transaction
 
 from core import AutoRouter, CoreApp, ModelViewSet
 from core.permissions import AllowAny, IsOwner
 from core.testing import app_client, app_database
+from core.views import endpoints
 from core.views.endpoints import ActionEndpoint
 from core.views.plan import RoutePlan
 from tests.example_models import Post, User
 from tests.guide_app import PostInput, PostOutput
-from tests.helpers import app_with
+from tests.helpers import app_with, count_queries
 from tests.views.conftest import login, make_post
 
 log = logging.getLogger(__name__)
@@ -60,12 +63,37 @@ class PublishedCreateHook(Published):
         log.info("created %s", obj.pk)
 
 
+class UniqueSlug(Published):
+    """`unique_fields` on a unique column: the INSERT's constraint checks it, nothing before."""
+
+    unique_fields = ["slug"]
+
+
+class UniqueSlugValidated(UniqueSlug):
+    """A validation hook: create is no longer one statement (a transaction, the one trip)."""
+
+    async def perform_create_validation(
+        self, data: dict[str, Any], db: BaseDBAsyncClient
+    ) -> dict[str, Any]:
+        return data
+
+
+class UniqueSlugChecked(UniqueSlug):
+    """A custom `perform_create`: the SELECT before it stays (it may write before saving)."""
+
+    async def perform_create(self, data: dict[str, Any], db: BaseDBAsyncClient) -> Any:
+        return await super().perform_create(data, db)
+
+
 VIEWS = {
     "rows": Published,
     "instances": PublishedInstances,
     "logged": PublishedLogged,
     "owned": PublishedOwned,
     "hooked": PublishedCreateHook,
+    "unique": UniqueSlug,
+    "unique-validated": UniqueSlugValidated,
+    "unique-checked": UniqueSlugChecked,
 }
 
 
@@ -102,6 +130,15 @@ def test_plans_are_decided_when_routes_are_built() -> None:
     assert found["hooked-retrieve"].rows
     for name in ("update", "partial_update", "destroy"):
         assert found[f"rows-{name}"] == RoutePlan()
+    # Create as one INSERT (no BEGIN/COMMIT) only when nothing else runs around it.
+    assert found["rows-create"].single_insert_create
+    assert found["unique-create"].single_insert_create
+    assert found["unique-create"].unique_by_constraint
+    for name in ("instances", "hooked", "unique-validated", "unique-checked"):
+        assert not found[f"{name}-create"].single_insert_create, name
+    assert found["unique-validated-create"].unique_by_constraint
+    assert found["unique-validated-create"].one_trip_create
+    assert not found["unique-checked-create"].unique_by_constraint
 
 
 @pytest.fixture
@@ -125,6 +162,7 @@ async def seed(db: BaseDBAsyncClient, author: User) -> dict[str, Post]:
     return posts
 
 
+@pytest.mark.db  # re-run on PostgreSQL and MariaDB
 async def test_scoped_list_and_retrieve_answer_alike_on_every_path(
     fast_client: httpx.AsyncClient, author: User
 ) -> None:
@@ -151,6 +189,7 @@ async def test_scoped_list_and_retrieve_answer_alike_on_every_path(
         assert (await fast_client.get(f"/{prefix}/999999/")).status_code == 404
 
 
+@pytest.mark.db  # re-run on PostgreSQL and MariaDB
 async def test_create_answers_alike_with_and_without_the_one_trip(
     fast_client: httpx.AsyncClient, author: User
 ) -> None:
@@ -167,3 +206,108 @@ async def test_create_answers_alike_with_and_without_the_one_trip(
         fetched = await fast_client.get(f"/instances/{created['id']}/")
         assert fetched.json() == created
     assert bodies["rows"] == bodies["instances"] == bodies["hooked"]
+
+
+@pytest.fixture
+def transactions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The connection names of the request transactions `ActionEndpoint.run` opens."""
+    opened: list[str] = []
+
+    def spy(connection_name: str | None = None) -> Any:
+        opened.append(str(connection_name))
+        return in_transaction(connection_name)
+
+    monkeypatch.setattr(endpoints, "in_transaction", spy)
+    return opened
+
+
+@pytest.mark.db  # re-run on PostgreSQL and MariaDB
+async def test_create_is_one_insert_without_a_transaction(
+    fast_client: httpx.AsyncClient, author: User, transactions: list[str]
+) -> None:
+    login(fast_client, author)
+    body = {"title": "T", "slug": "one-insert", "content": "c", "is_published": True}
+    with count_queries() as statements:
+        response = await fast_client.post("/unique/", json=body)
+    assert response.status_code == 201, response.text
+    writes = [sql for sql in statements if "posts" in sql]
+    assert len(writes) == 1 and writes[0].startswith("INSERT"), statements  # no SELECT first
+    assert transactions == []  # ATOMIC_REQUESTS is on, yet one statement needs no BEGIN
+    assert (await fast_client.get(f"/instances/{response.json()['id']}/")).json() == response.json()
+
+    with count_queries() as statements:
+        hooked = await fast_client.post("/unique-validated/", json={**body, "slug": "hooked"})
+    assert hooked.status_code == 201
+    assert transactions == ["default"]
+    assert next(sql for sql in statements if "posts" in sql).startswith("INSERT")
+
+
+@pytest.mark.db  # re-run on PostgreSQL and MariaDB
+async def test_create_with_a_save_signal_runs_in_a_transaction(
+    fast_client: httpx.AsyncClient, author: User, transactions: list[str]
+) -> None:
+    login(fast_client, author)
+    saved: list[str] = []
+
+    async def listener(sender: Any, instance: Any, *args: Any) -> None:
+        saved.append(instance.slug)
+
+    Post.register_listener(Signals.post_save, listener)
+    try:
+        body = {"title": "T", "slug": "signalled", "content": "c", "is_published": True}
+        response = await fast_client.post("/unique/", json=body)
+    finally:
+        Post._listeners[Signals.post_save][Post].remove(listener)
+    assert response.status_code == 201
+    assert saved == ["signalled"] and transactions == ["default"]
+
+
+UNIQUE_422 = {
+    "detail": [
+        {"loc": ["body", "slug"], "msg": "Post with this slug already exists.", "type": "unique"}
+    ]
+}
+
+
+@pytest.mark.db  # re-run on PostgreSQL and MariaDB
+async def test_a_duplicate_is_the_same_422_on_every_create_path(
+    fast_client: httpx.AsyncClient, author: User
+) -> None:
+    """The constraint (one INSERT, or the one trip) and the SELECT first answer alike, and
+    the refused row is never written."""
+    db = app_database()
+    await make_post(db, author, slug="taken", is_published=True)
+    login(fast_client, author)
+    body = {"title": "T", "slug": "taken", "content": "c", "is_published": True}
+    for prefix in ("unique", "unique-validated", "unique-checked"):
+        with count_queries() as statements:
+            response = await fast_client.post(f"/{prefix}/", json=body)
+        assert response.status_code == 422, (prefix, response.text)
+        assert response.json() == UNIQUE_422, prefix
+        selects = [sql for sql in statements if sql.startswith("SELECT") and "posts" in sql]
+        assert len(selects) == (1 if prefix == "unique-checked" else 0), statements
+    assert await Post.objects.using(db).filter(slug="taken").count() == 1
+    assert await Post.objects.using(db).count() == 1
+    # The connection is usable after the refused INSERT, and so is the slug once free.
+    fresh = await fast_client.post("/unique/", json={**body, "slug": "free"})
+    assert fresh.status_code == 201
+
+
+@pytest.mark.db  # re-run on PostgreSQL and MariaDB
+async def test_a_duplicate_on_update_saved_meanwhile_is_the_same_422(
+    fast_client: httpx.AsyncClient, author: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Update checks first; a duplicate that slips past the check (a concurrent write) is
+    refused by the constraint with the same body."""
+    db = app_database()
+    await make_post(db, author, slug="taken", is_published=True)
+    mine = await make_post(db, author, slug="mine", is_published=True)
+
+    async def no_check(*args: Any, **kwargs: Any) -> None:
+        return None
+
+    monkeypatch.setattr(UniqueSlug, "check_unique_fields", no_check)
+    login(fast_client, author)
+    response = await fast_client.patch(f"/unique/{mine.pk}/", json={"slug": "taken"})
+    assert response.status_code == 422 and response.json() == UNIQUE_422
+    assert (await Post.objects.using(db).get(pk=mine.pk)).slug == "mine"

@@ -19,7 +19,8 @@ from fastapi.dependencies.utils import request_body_to_args, request_params_to_a
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute, _effective_route_context_var
+from fastapi.routing import APIRoute, APIRouter, _effective_route_context_var
+from fastapi.telemetry._api import _route_selected
 from fastapi.utils import is_body_allowed_for_status_code
 from pydantic_core import PydanticUndefined
 from starlette.responses import Response
@@ -132,3 +133,13 @@ def _json_invalid(position: int, reason: str) -> dict[str, Any]:
         "input": {},
         "ctx": {"error": reason},
     }
+
+
+def routes_version(router: APIRouter) -> int:
+    """A number FastAPI bumps whenever a route is added to `router` itself."""
+    return int(router._routes_version)
+
+
+def route_selected(scope: Any, path: str | None) -> None:
+    """Tell FastAPI's telemetry which route serves the request, as its router does."""
+    _route_selected(scope=scope, path=path)

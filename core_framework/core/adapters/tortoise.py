@@ -118,10 +118,15 @@ def saves_as_plain_insert(obj: Model) -> bool:
         and not obj._partial
         and not obj._custom_generated_pk
         and not getattr(obj, "_await_when_save", None)
-        and not any(
-            model._listeners.get(signal, {}).get(model)
-            for signal in (Signals.pre_save, Signals.post_save)
-        )
+        and not has_save_listeners(model)
+    )
+
+
+def has_save_listeners(model: type[Model]) -> bool:
+    """Whether a `pre_save` or `post_save` listener is connected to `model` (checked per save)."""
+    return any(
+        model._listeners.get(signal, {}).get(model)
+        for signal in (Signals.pre_save, Signals.post_save)
     )
 
 

@@ -11,10 +11,15 @@ with no code of its own, and `model_inserts_plainly`); then, per request, a top-
 transaction still open and an instance that `saves_as_plain_insert`. Otherwise (PostgreSQL, a
 savepoint, save signals, a primary key given by the client) it is `save`, then `build`, and
 the transaction commits when the action returns. `one_trip_create = False` turns it off.
+
+A create that is nothing but its INSERT (`RoutePlan.single_insert_create`, on every database)
+opens no transaction at all: `model_saves_in_one_statement` once per route, `inserts_alone`
+per request, and then this module's `insert_and_commit` simply saves on the connection.
 """
 
 from __future__ import annotations
 
+import inspect
 import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -23,7 +28,12 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.fields import BigIntField, IntField, SmallIntField
 from tortoise.models import Model as TortoiseModel
 
-from core.adapters.tortoise import insert_statement, mark_saved, saves_as_plain_insert
+from core.adapters.tortoise import (
+    has_save_listeners,
+    insert_statement,
+    mark_saved,
+    saves_as_plain_insert,
+)
 from core.db.sqlite_client import SqliteTransactionWrapper
 
 T = TypeVar("T")
@@ -43,6 +53,26 @@ def model_inserts_plainly(model: type[TortoiseModel]) -> bool:
         and pk.generated
         and not meta.db_default_db_columns
     )
+
+
+def model_saves_in_one_statement(model: type[TortoiseModel]) -> bool:
+    """Whether saving a new `model` is one INSERT, whatever the database (decided once).
+
+    Tortoise's own `save`, and no field whose default is a coroutine function (awaited on
+    save, so it may query).
+    """
+    return model.save is TortoiseModel.save and not any(
+        inspect.iscoroutinefunction(field.default) for field in model._meta.fields_map.values()
+    )
+
+
+def inserts_alone(model: type[TortoiseModel]) -> bool:
+    """Whether saving a new `model` right now is one INSERT: no save signal is connected.
+
+    For a route whose plan has `single_insert_create` (the model checked by
+    `model_saves_in_one_statement`); signals may be connected at any time, so per request.
+    """
+    return not has_save_listeners(model)
 
 
 def inserts_plainly(obj: TortoiseModel) -> bool:

@@ -32,6 +32,7 @@ from core.adapters.fastapi import (
     validate_params,
 )
 from core.datetime import JSON_ENCODERS
+from core.db.one_trip import inserts_alone
 from core.views.base import View, dispatch
 from core.views.decorators import ActionInfo
 from core.views.dependencies import runs_in_transaction
@@ -126,7 +127,9 @@ class ActionEndpoint:
                 data = self.default_body()
             kwargs["data"] = data
         view.query = {name: params[name] for name in self.query_names}  # type: ignore[attr-defined]
-        if runs_in_transaction(request):
+        if runs_in_transaction(request) and not (
+            self.plan.single_insert_create and inserts_alone(self.view_cls.model)
+        ):
             async with in_transaction("default") as db:
                 result = await getattr(view, self.action)(request, db, **kwargs)
                 return self.respond(view, result)

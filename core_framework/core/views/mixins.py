@@ -14,12 +14,14 @@ from fastapi import Request
 from pydantic import BaseModel
 from starlette.responses import Response
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
 
 from core.db.one_trip import insert_and_commit
+from core.db.unique import violated_unique_field
 from core.models.rows import lookup_row, read_rows, rows_readable
 from core.models.update import update_fields_for
 from core.permissions import owner_field_of
-from core.views.errors import NotFound, field_error
+from core.views.errors import NotFound, field_error, unique_message
 from core.views.nested import ManyToManyInput
 from core.views.serialization import JSONBytesResponse
 
@@ -123,17 +125,29 @@ class CreateModelMixin:
     ) -> Response:
         values = _as_dict(data, partial=False)
         values = await self.perform_create_validation(values, db)
-        await self.check_unique_fields(values, db)  # after the hook: it may set unique values
+        if not self.plan.unique_by_constraint:  # else the INSERT's unique constraint checks
+            await self.check_unique_fields(values, db)  # after the hook: it may set them
         links = await pop_links(self, values, db)
         serializer = self.get_output_serializer()
-        if self.plan.one_trip_create:  # the INSERT is the action's last statement
-            body = await insert_and_commit(db, self.new_object(values), serializer.dump)
-            return JSONBytesResponse(body, status_code=201)
-        obj = await self.perform_create(values, db)
+        try:
+            if self.plan.one_trip_create:  # the INSERT is the action's last statement
+                body = await insert_and_commit(db, self.new_object(values), serializer.dump)
+                return JSONBytesResponse(body, status_code=201)
+            obj = await self.perform_create(values, db)
+        except IntegrityError as exc:
+            raise self.unique_violation(exc) from exc
         await set_links(obj, links, db, replace=False)
         await self.after_create(obj, db)
         await self.load_related([obj], db)
         return serializer.response(obj, status_code=201)
+
+    def unique_violation(self: Any, exc: IntegrityError) -> Exception:
+        """The 422 `check_unique_fields` gives, when `exc` is a `unique_fields` entry's
+        constraint refusing a duplicate; else `exc` itself (the error handlers answer it)."""
+        name = violated_unique_field(self.model, exc)
+        if name is None or name not in self.unique_fields:
+            return exc
+        return field_error(name, unique_message(self.model.__name__, name), "unique")
 
     async def perform_create_validation(
         self: Any, data: dict[str, Any], db: BaseDBAsyncClient
@@ -175,7 +189,10 @@ class UpdateModelMixin:
         values = await self.perform_update_validation(values, db)
         await self.check_unique_fields(values, db, instance=obj)
         links = await pop_links(self, values, db)
-        await self.perform_update(obj, values, db)
+        try:
+            await self.perform_update(obj, values, db)
+        except IntegrityError as exc:  # a duplicate saved meanwhile: the same 422
+            raise self.unique_violation(exc) from exc
         await set_links(obj, links, db, replace=True)
         await self.after_update(obj, db)
         await self.load_related([obj], db)

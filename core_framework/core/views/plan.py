@@ -9,7 +9,13 @@ kept on the route's `ActionEndpoint` and handed to each request's view as `view.
   for retrieve, nothing looks at the object (stock `get_object`, no object permissions);
 - `one_trip_create`: create ends with its INSERT, so on SQLite the INSERT, the response and
   the COMMIT are one trip (`core.db.one_trip`), when `one_trip_create` is on, the hooks after
-  validation are the stock ones and the output schema runs no code of its own.
+  validation are the stock ones and the output schema runs no code of its own;
+- `unique_by_constraint`: every `unique_fields` entry is a unique column, so create leaves
+  duplicates to the database's constraint (no SELECT first) and answers its violation with
+  the same 400 (`core.db.unique`);
+- `single_insert_create`: create is nothing but its INSERT (the `one_trip_create` conditions,
+  a stock `perform_create_validation`, and no SELECT for uniqueness), so it runs without
+  BEGIN/COMMIT: one statement is atomic by itself.
 """
 
 from __future__ import annotations
@@ -23,6 +29,10 @@ class RoutePlan:
 
     rows: bool = False
     one_trip_create: bool = False
+    unique_by_constraint: bool = False
+    #: Create sends only its INSERT, outside an explicit transaction (unless a save signal
+    #: is connected when the request comes: then in one, as always).
+    single_insert_create: bool = False
     #: Why `rows` is off (None when it is on), for people reading `endpoint.plan`.
     rows_off: str | None = "not a list or retrieve route"
 

@@ -17,7 +17,8 @@ from typing import Annotated, Any
 from fastapi import Path
 from pydantic import BaseModel, WithJsonSchema, create_model
 
-from core.db.one_trip import model_inserts_plainly
+from core.db.one_trip import model_inserts_plainly, model_saves_in_one_statement
+from core.db.unique import constraint_unique_fields
 from core.exceptions import ImproperlyConfigured
 from core.permissions import AllowAny
 from core.throttling.throttles import declared_throttles
@@ -145,14 +146,48 @@ def _one_trip(view_cls: type[GenericViewSet]) -> bool:
     )
 
 
+def _unique_by_constraint(view_cls: type[GenericViewSet]) -> bool:
+    """Whether create may leave `unique_fields` to the database: each is a unique column, and
+    `check_unique_fields` and `perform_create` are the stock ones (a custom `perform_create`
+    may write before its INSERT, which the SELECT first would have prevented)."""
+    names = list(view_cls.unique_fields)
+    return (
+        constraint_unique_fields(view_cls.model, names) == frozenset(names)
+        and _first_overridden(view_cls, GenericViewSet, "check_unique_fields") is None
+        and _first_overridden(view_cls, CreateModelMixin, "perform_create") is None
+    )
+
+
 def plan_route(view_cls: type[GenericViewSet], action: str) -> RoutePlan:
     """The fast paths of `view_cls`'s CRUD `action` route (`@action` routes have none)."""
     if action in ("list", "retrieve"):
         off = _rows_off(view_cls, action)
         return RoutePlan(rows=off is None, rows_off=off)
     if action == "create":
-        return RoutePlan(one_trip_create=_one_trip(view_cls))
+        one_trip = _one_trip(view_cls)
+        by_constraint = _unique_by_constraint(view_cls)
+        single = bool(
+            view_cls.one_trip_create and by_constraint and _one_statement_create(view_cls)
+        )
+        return RoutePlan(
+            one_trip_create=one_trip,
+            unique_by_constraint=by_constraint,
+            single_insert_create=single,
+        )
     return NO_FAST_PATHS
+
+
+def _one_statement_create(view_cls: type[GenericViewSet]) -> bool:
+    """Whether create runs nothing but the INSERT: stock hooks and schema, a plain `save`."""
+    serializer = view_cls.get_output_serializer()
+    hooks = ("create", "perform_create_validation", "perform_create", "after_create")
+    return bool(
+        serializer is not None
+        and serializer.dumps_any_saved_object  # the response is built after the COMMIT
+        and _first_overridden(view_cls, CreateModelMixin, *hooks) is None
+        and not view_cls.get_many_to_many_inputs()  # ids set after the INSERT
+        and model_saves_in_one_statement(view_cls.model)
+    )
 
 
 def lookup_parameter(view: type[GenericViewSet]) -> inspect.Parameter:

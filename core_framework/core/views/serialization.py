@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import cached_property
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 
 from fastapi.exceptions import ResponseValidationError
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -12,6 +13,8 @@ from starlette.responses import Response
 from tortoise.models import Model as TortoiseModel
 
 from core.views.nested import NestedRows, nested_rows
+
+_UNIONS = (Union, UnionType)
 
 
 class JSONBytesResponse(Response):
@@ -89,6 +92,31 @@ class OutputSerializer:
                 decorators.computed_fields,
             )
         )
+
+    @cached_property
+    def dumps_any_saved_object(self) -> bool:
+        """Whether dumping a saved instance of the model cannot fail, so the response may be
+        built after the COMMIT: no schema code, and every field typed exactly as its column's
+        Python type (which Tortoise converts values to), `| None` where the column is nullable.
+        """
+        if self.model is None or not self.runs_no_schema_code:
+            return False
+        meta = self.model._meta
+        for name, info in self.schema.model_fields.items():
+            members = get_args(info.annotation) if get_origin(info.annotation) in _UNIONS else ()
+            types = [m for m in members if m is not type(None)] if members else [info.annotation]
+            nullable = bool(members) and len(types) < len(members)
+            field = meta.fields_map.get(name)
+            if field is not None:
+                python_type, null = field.field_type, field.null
+            else:  # `author_id` before the ORM starts: the key's type is known only then
+                relation = meta.fields_map[name.removesuffix("_id")]
+                python_type, null = int, relation.null
+            if info.metadata or len(types) != 1 or types[0] is not python_type:
+                return False
+            if null and not nullable:
+                return False
+        return True
 
     def dump(self, obj: Any) -> bytes:
         return dump_json(self._one, obj)
