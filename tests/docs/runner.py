@@ -34,8 +34,9 @@ OAuth providers, settings, the time zone) and the ORM's per-class state are rest
 page's modules are forgotten. Samples hash passwords with the real hashers. Databases: SQLite
 in memory for `db`, the app's own URL (a SQLite file in the page directory) for `client`, and
 DATABASE_URL for both when it is set (PostgreSQL and MariaDB in CI), emptied when a page
-starts. On MySQL/MariaDB console output is compared with backticks read as double quotes (the
-pages quote SQL names the PostgreSQL/SQLite way).
+starts and after a console command that runs the project's tests (`pytest`, `core test`).
+On MySQL/MariaDB console output is compared with backticks read as double quotes (the pages
+quote SQL names the PostgreSQL/SQLite way).
 """
 
 from __future__ import annotations
@@ -514,6 +515,10 @@ class PageRun:
                 timeout=COMMAND_TIMEOUT,
                 check=False,
             )
+            if runs_project_tests(command):
+                # The project's tests own DATABASE_URL's database while they run (a fresh schema
+                # per test) and leave it without migration records: start again from empty.
+                self._loop.run_until_complete(_empty_server_database())
             actual = result.stdout.rstrip("\n").splitlines()
             wanted = [self.substitute(line) for line in expected]
             if _quotes_identifiers_with_backticks():
@@ -624,6 +629,12 @@ def _defined_under(module: types.ModuleType | None, root: Path) -> bool:
                 Path(path).resolve().relative_to(root.resolve())
                 return True
     return False
+
+
+def runs_project_tests(command: str) -> bool:
+    """Whether a console command runs the project's own test-suite (`pytest`, `core test`)."""
+    words = command.split()
+    return words[:1] == ["pytest"] or words[:2] == ["core", "test"]
 
 
 async def _empty_server_database() -> None:
