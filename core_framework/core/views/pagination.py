@@ -11,7 +11,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import importlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from tortoise.expressions import Q
 from tortoise.fields.relational import RelationalField
 
 from core.adapters.tortoise import queryset_orderings
-from core.config import get_settings
+from core.config import get_settings, import_setting
 from core.exceptions import ImproperlyConfigured
 from core.models.rows import count_rows, read_rows, rows_readable
 from core.views.errors import NotFound, field_error
@@ -441,11 +440,7 @@ def import_pagination(path: str | None) -> type[BasePagination] | None:
     """`DEFAULT_PAGINATION_CLASS` (a dotted path, or empty for plain lists) as a class."""
     if not path:
         return None
-    module, _, name = path.rpartition(".")
-    try:
-        found = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise ImproperlyConfigured(f"DEFAULT_PAGINATION_CLASS: cannot import {path!r}") from exc
+    found = import_setting("DEFAULT_PAGINATION_CLASS", path)
     if not (isinstance(found, type) and issubclass(found, BasePagination)):
         raise ImproperlyConfigured(f"DEFAULT_PAGINATION_CLASS: {path!r} is not a pagination class")
     return found
