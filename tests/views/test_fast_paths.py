@@ -16,13 +16,12 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from core import AutoRouter, CoreApp, ModelViewSet
 from core.permissions import AllowAny, IsOwner
-from core.testing import app_client, app_database
+from core.testing import app_client, app_database, force_authenticate
 from core.views.endpoints import ActionEndpoint
 from core.views.plan import RoutePlan
 from tests.example_models import Post, User
 from tests.guide_app import PostInput, PostOutput
-from tests.helpers import app_with
-from tests.views.conftest import login, make_post
+from tests.helpers import app_with, make_post
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +153,7 @@ async def test_scoped_list_and_retrieve_answer_alike_on_every_path(
 async def test_create_answers_alike_with_and_without_the_one_trip(
     fast_client: httpx.AsyncClient, author: User
 ) -> None:
-    login(fast_client, author)  # create sets author_id to the user
+    force_authenticate(fast_client, author)  # create sets author_id to the user
     bodies = {}
     for prefix in ("rows", "instances", "hooked"):
         body = {"title": "T", "slug": f"new-{prefix}", "content": "c", "is_published": True}

@@ -15,8 +15,7 @@ from core.testing import app_client, app_database
 from core.views.endpoints import APIViewRoute
 from tests.example_models import Post, User
 from tests.guide_app import PostOutput, PostViewSet
-from tests.helpers import app_with
-from tests.views.conftest import make_post
+from tests.helpers import app_with, make_post
 
 
 class Catalog(ReadOnlyModelViewSet):
