@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from fastapi import APIRouter
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from core import CoreApp
+from core import AutoRouter, CoreApp
 from core.auth import create_access_token
 from core.testing import database_url_for_tests
-from tests.example_models import User
+from tests.example_models import Post, User
 
 #: The models every test database holds.
 TEST_MODELS = ["tests.example_models"]
@@ -73,6 +73,23 @@ def app_with(*routers: APIRouter, **options: Any) -> CoreApp:
     options.setdefault("database_url", database_url_for_tests())
     options.setdefault("models", TEST_MODELS)
     return CoreApp(routers=list(routers), **options)
+
+
+def viewset_routers(viewsets: Mapping[str, type]) -> list[AutoRouter]:
+    """One AutoRouter a prefix, serving its ViewSet there (basename: the prefix without `/`)."""
+    routers = []
+    for prefix, viewset in viewsets.items():
+        router = AutoRouter(prefix=prefix)
+        router.register("", viewset, basename=prefix.strip("/"))
+        routers.append(router)
+    return routers
+
+
+async def make_post(db: BaseDBAsyncClient, author: User, **values: Any) -> Post:
+    """A saved post by `author`: title, slug and content filled in unless given."""
+    defaults: dict[str, Any] = {"title": "Title", "slug": "title", "content": "..."}
+    defaults.update(values)
+    return await Post.create(**defaults, author=author, using_db=db)
 
 
 async def make_user(db: BaseDBAsyncClient, email: str = "user@example.com") -> User:

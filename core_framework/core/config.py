@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import secrets
 import weakref
@@ -337,3 +338,16 @@ def derived(settings: Settings, name: str, build: Callable[[Settings], T]) -> T:
     except KeyError:
         value = cache[name] = build(settings)
     return value
+
+
+def import_setting(setting: str, path: str) -> Any:
+    """The object a dotted-path setting names (`"core.views.pagination.PageNumberPagination"`).
+
+    One importer for every setting that names a class, so each fails the same way: an
+    `ImproperlyConfigured` that names the setting and the path.
+    """
+    module, _, name = path.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ImproperlyConfigured(f"{setting}: cannot import {path!r}") from exc

@@ -30,7 +30,6 @@ from core.auth import (
     create_refresh_token,
     is_token_revoked,
     register_token_backend,
-    reset_auth_config,
     revoke_token,
     rotate_refresh_token,
     user_for_token,
@@ -352,20 +351,17 @@ async def test_refresh_tokens_of_inactive_or_deleted_users_are_refused(db) -> No
 
 async def test_without_rotation_the_refresh_token_keeps_working(db) -> None:
     configure_auth(secret_key=SECRET, password_hasher="fast_test", rotate_refresh_tokens=False)
-    try:
-        user = await make_user(db)
-        refresh = refresh_for(user)
-        access_tokens = set()
-        for _ in range(3):
-            pair = await rotate_refresh_token(refresh, db)
-            assert pair is not None
-            assert pair["refresh_token"] == refresh
-            assert await resolve(pair["access_token"], db) is not None
-            access_tokens.add(pair["access_token"])
-        assert len(access_tokens) == 3
-        assert await RevokedToken.objects.using(db).count() == 0
-    finally:
-        reset_auth_config()
+    user = await make_user(db)
+    refresh = refresh_for(user)
+    access_tokens = set()
+    for _ in range(3):
+        pair = await rotate_refresh_token(refresh, db)
+        assert pair is not None
+        assert pair["refresh_token"] == refresh
+        assert await resolve(pair["access_token"], db) is not None
+        access_tokens.add(pair["access_token"])
+    assert len(access_tokens) == 3
+    assert await RevokedToken.objects.using(db).count() == 0
     configure_auth(secret_key=SECRET, password_hasher="fast_test")
     assert await rotate_refresh_token(refresh, db) is not None  # rotation back on: once more...
     assert await rotate_refresh_token(refresh, db) is None  # ...then retired

@@ -21,7 +21,7 @@ from core.db.sqlite import strict_identifiers, strict_identifiers_available
 from core.exceptions import ImproperlyConfigured
 from core.migrations import startup
 from core.testing import app_client
-from tests.conftest import TEST_MODELS
+from tests.helpers import TEST_MODELS
 
 
 def test_a_double_quoted_name_that_is_no_column_is_an_error_not_a_string() -> None:

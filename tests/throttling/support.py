@@ -10,7 +10,7 @@ import httpx
 from fastapi import HTTPException, Request
 from pydantic import BaseModel
 
-from core import APIView, AutoRouter, CoreApp, ViewSet, action
+from core import APIView, CoreApp, ViewSet, action
 from core.config import Settings
 from core.permissions import IsAuthenticated
 from core.testing import database_url_for_tests
@@ -23,7 +23,7 @@ from core.throttling import (
     UserRateThrottle,
 )
 from tests.example_models import User
-from tests.helpers import app_with
+from tests.helpers import app_with, viewset_routers
 
 RATES = {"anon": "3/min", "user": "5/min", "uploads": "2/min", "search": "4/min"}
 
@@ -138,16 +138,14 @@ def throttled_app(**settings: Any) -> CoreApp:
     """The views above at /t/, /scoped/, /defaults/, /auth/ and /ping, on the test database."""
     values: dict[str, Any] = {"throttle_rates": RATES, "database_url": database_url_for_tests()}
     values.update(settings)
-    routers = []
-    for prefix, viewset in (
-        ("/t", LimitedViewSet),
-        ("/scoped", ScopedViewSet),
-        ("/defaults", DefaultsViewSet),
-        ("/auth", LoginViewSet),
-    ):
-        router = AutoRouter(prefix=prefix)
-        router.register("", viewset, basename=prefix.strip("/"))
-        routers.append(router)
+    routers = viewset_routers(
+        {
+            "/t": LimitedViewSet,
+            "/scoped": ScopedViewSet,
+            "/defaults": DefaultsViewSet,
+            "/auth": LoginViewSet,
+        }
+    )
     app = app_with(*routers, settings=Settings(**values))
     app.add_api_route("/ping", PingView.as_route("/ping")[1], methods=["GET"])
     return app

@@ -106,19 +106,16 @@ async def test_the_database_store_over_http(clock: Clock) -> None:
     """The same throttles with counters in the app's database (what `THROTTLE_STORE=database`
     selects), on SQLite and PostgreSQL."""
     set_throttle_store(DatabaseThrottleStore(clock=clock))
-    try:
-        async with app_client(throttled_app()) as client:
-            assert [(await client.get("/t/ping/")).status_code for _ in range(4)] == [
-                200,
-                200,
-                200,
-                429,
-            ]
-            await User.create_user(OWNER["email"], OWNER["password"], db=app_database())
-            assert await attempts(client, 4) == [401, 401, 401, 429]
-            async with client_at(client, "198.51.100.1") as owner:
-                assert (await owner.post(LOGIN, json=OWNER)).status_code == 200
-            clock.advance(60)
-            assert (await client.get("/t/ping/")).status_code == 200
-    finally:
-        set_throttle_store(None)
+    async with app_client(throttled_app()) as client:
+        assert [(await client.get("/t/ping/")).status_code for _ in range(4)] == [
+            200,
+            200,
+            200,
+            429,
+        ]
+        await User.create_user(OWNER["email"], OWNER["password"], db=app_database())
+        assert await attempts(client, 4) == [401, 401, 401, 429]
+        async with client_at(client, "198.51.100.1") as owner:
+            assert (await owner.post(LOGIN, json=OWNER)).status_code == 200
+        clock.advance(60)
+        assert (await client.get("/t/ping/")).status_code == 200

@@ -81,22 +81,19 @@ async def test_two_stores_share_the_counters_like_two_hosts(
 
 async def test_the_redis_store_over_http(redis_store: RedisThrottleStore) -> None:
     set_throttle_store(redis_store)
-    try:
-        async with app_client(throttled_app()) as client:
-            codes = [(await client.get("/t/ping/")).status_code for _ in range(4)]
-            assert codes == [200, 200, 200, 429]
-            throttled = await client.get("/t/ping/")
-            assert throttled.status_code == 429
-            assert 0 < int(throttled.headers["Retry-After"]) <= 60
-            statuses = [
-                (
-                    await client.post("/auth/login/", json={"email": "x@y.z", "password": "p"})
-                ).status_code
-                for _ in range(4)
-            ]
-            assert statuses == [401, 401, 401, 429]
-    finally:
-        set_throttle_store(None)
+    async with app_client(throttled_app()) as client:
+        codes = [(await client.get("/t/ping/")).status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        throttled = await client.get("/t/ping/")
+        assert throttled.status_code == 429
+        assert 0 < int(throttled.headers["Retry-After"]) <= 60
+        statuses = [
+            (
+                await client.post("/auth/login/", json={"email": "x@y.z", "password": "p"})
+            ).status_code
+            for _ in range(4)
+        ]
+        assert statuses == [401, 401, 401, 429]
 
 
 async def test_the_store_setting_accepts_a_redis_url() -> None:

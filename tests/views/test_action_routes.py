@@ -15,11 +15,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 
 from core import AutoRouter, CoreApp, InputSchema, ViewSet, action
 from core.permissions import AllowAny
-from core.testing import app_client, app_database
+from core.testing import app_client, app_database, force_authenticate
 from tests.example_models import Post, User
 from tests.guide_app import PostViewSet
-from tests.helpers import app_with
-from tests.views.conftest import login, make_post
+from tests.helpers import app_with, make_post
 
 POSTS = "/api/v1/posts/"
 
@@ -34,7 +33,7 @@ async def test_authorization_comes_before_the_body_is_parsed(client) -> None:
 
 
 async def test_validation_errors_keep_fastapis_locations(client, alice) -> None:
-    login(client, alice)
+    force_authenticate(client, alice)
     response = await client.post(POSTS, json={"title": ["not", "a", "string"], "slug": "s"})
     assert response.status_code == 422
     locations = [error["loc"] for error in response.json()["detail"]]
@@ -58,7 +57,7 @@ async def test_validation_errors_keep_fastapis_locations(client, alice) -> None:
 async def test_json_media_types_with_parameters_and_suffixes_are_read_as_json(
     client, alice
 ) -> None:
-    login(client, alice)
+    force_authenticate(client, alice)
     body = b'{"title": "T", "slug": "one", "content": "c"}'
     cases = [("application/json; charset=utf-8", 201), ("application/merge-patch+json", 422)]
     for content_type, expected in cases:  # the second is read as JSON too: its slug is taken
@@ -154,7 +153,7 @@ async def test_deeply_nested_json_is_400_under_fastapis_own_routes(recorded) -> 
     """Routes FastAPI serves (a router included with dependencies) parse bodies themselves."""
     http, _ = recorded
     author = await User.create_user("a@example.com", "Password1", db=app_database())
-    login(http, author)
+    force_authenticate(http, author)
     response = await http.post(
         "/api/posts/",
         content="[" * 1000 + "]" * 1000,

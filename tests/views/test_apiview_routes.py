@@ -18,12 +18,11 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from core import APIView, CoreApp
 from core.permissions import AllowAny, IsAuthenticated
-from core.testing import app_client, app_database
+from core.testing import app_client, app_database, force_authenticate
 from core.throttling import BaseThrottle
 from core.views.endpoints import APIViewRoute
 from tests.example_models import User
 from tests.helpers import app_with
-from tests.views.conftest import login
 
 
 class RefuseMarked(BaseThrottle):
@@ -108,7 +107,7 @@ async def test_apiview_routes_authorize_then_throttle_then_answer(http) -> None:
 
 async def test_apiview_routes_keep_status_transactions_and_405(http) -> None:
     user = await User.create_user("carol@example.com", "Password1", db=app_database())
-    login(http, user)
+    force_authenticate(http, user)
     read = await http.get("/account/")
     assert read.status_code == 201  # the route's status_code, as FastAPI answers it
     assert read.json() == {"email": "carol@example.com"}
@@ -121,7 +120,7 @@ async def test_apiview_routes_keep_status_transactions_and_405(http) -> None:
 async def test_apiview_routes_with_more_dependencies_keep_fastapis_422(http) -> None:
     user = await User.create_user("dan@example.com", "Password1", db=app_database())
     assert (await http.get("/counted/", params={"count": "x"})).status_code == 401
-    login(http, user)
+    force_authenticate(http, user)
     invalid = await http.get("/counted/", params={"count": "x"})
     assert invalid.status_code == 422
     assert invalid.json()["detail"][0]["loc"] == ["query", "count"]

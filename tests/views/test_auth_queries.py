@@ -25,11 +25,10 @@ from core.permissions import (
     IsStaff,
     IsSuperUser,
 )
-from core.testing import app_client, app_database
+from core.testing import app_client, app_database, force_authenticate
 from tests.example_models import Post, User
 from tests.guide_app import PostOutput
-from tests.helpers import app_with, count_queries, permission_queries
-from tests.views.conftest import login, make_post
+from tests.helpers import app_with, count_queries, make_post, permission_queries
 
 
 def checked_by(*permissions: Any) -> type[APIView]:
@@ -108,7 +107,7 @@ async def get(
 
 
 async def test_a_bearer_request_authenticates_in_one_statement(client, editor) -> None:
-    login(client, editor)
+    force_authenticate(client, editor)
     for path in ("/open", "/authenticated"):
         response, statements = await get(client, path)
         assert response.status_code == 200, response.text
@@ -131,7 +130,7 @@ async def test_checks_on_the_user_alone_load_no_permissions(client, editor, path
         .filter(id=editor.id)
         .update(is_staff=True, is_superuser=True)
     )
-    login(client, editor)
+    force_authenticate(client, editor)
     response, statements = await get(client, path)
     assert response.status_code == 200, response.text
     assert response.json()["permissions_loaded"] is False
@@ -140,14 +139,14 @@ async def test_checks_on_the_user_alone_load_no_permissions(client, editor, path
 
 async def test_is_owner_on_an_object_loads_no_permissions(client, editor) -> None:
     post = await make_post(app_database(), editor)
-    login(client, editor)
+    force_authenticate(client, editor)
     response, statements = await get(client, f"/owned/{post.id}/")
     assert response.status_code == 200, response.text
     assert permission_queries(statements) == []
     assert len(statements) == 2, statements  # authentication, then the post's row
 
     other = await User.create_user("other@example.com", "Password1", db=app_database())
-    login(client, other)
+    force_authenticate(client, other)
     response, statements = await get(client, f"/owned/{post.id}/")
     assert response.status_code == 403
     assert permission_queries(statements) == [] and len(statements) == 2, statements
@@ -157,7 +156,7 @@ async def test_is_owner_on_an_object_loads_no_permissions(client, editor) -> Non
     "path", ["/one-permission", "/two-permissions", "/permission-and-group", "/group"]
 )
 async def test_permission_classes_load_permissions_once_per_request(client, editor, path) -> None:
-    login(client, editor)
+    force_authenticate(client, editor)
     response, statements = await get(client, path)
     assert response.status_code == 200, response.text
     assert response.json()["permissions_loaded"] is True
@@ -174,7 +173,7 @@ async def test_permission_classes_load_permissions_once_per_request(client, edit
 async def test_a_missing_permission_is_a_403_after_one_load(client, editor) -> None:
     db = app_database()
     await editor.remove_permission("posts.read", db)
-    login(client, editor)
+    force_authenticate(client, editor)
     response, statements = await get(client, "/two-permissions")
     assert response.status_code == 403
     assert len(permission_queries(statements)) == 3, statements
@@ -182,7 +181,7 @@ async def test_a_missing_permission_is_a_403_after_one_load(client, editor) -> N
 
 async def test_a_superuser_passes_permission_checks_without_loading(client, editor) -> None:
     await User.objects.using(app_database()).filter(id=editor.id).update(is_superuser=True)
-    login(client, editor)
+    force_authenticate(client, editor)
     response, statements = await get(client, "/two-permissions")
     assert response.status_code == 200 and response.json()["permissions_loaded"] is False
     assert len(statements) == 1, statements
@@ -203,7 +202,7 @@ async def test_an_api_key_request_loads_no_permissions(client, editor, api_keys)
 async def test_refused_tokens_cost_at_most_one_statement(client, editor) -> None:
     """Revoked (at once), inactive, deleted and password-changed users: 401, one query each."""
     db = app_database()
-    login(client, editor)
+    force_authenticate(client, editor)
     assert (await client.get("/authenticated")).status_code == 200
     token = client.headers["Authorization"].removeprefix("Bearer ")
     assert await revoke_token(token, db)
@@ -213,14 +212,14 @@ async def test_refused_tokens_cost_at_most_one_statement(client, editor) -> None
     later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)
     for number, change in enumerate(({"is_active": False}, {"password_changed_at": later})):
         user = await User.create_user(f"user{number}@example.com", "P1", db=db)
-        login(client, user)
+        force_authenticate(client, user)
         assert (await client.get("/authenticated")).status_code == 200
         await User.objects.using(db).filter(id=user.id).update(**change)
         response, statements = await get(client, "/authenticated")
         assert response.status_code == 401 and len(statements) == 1, (change, statements)
 
     gone = await User.create_user("gone@example.com", "P1", db=db)
-    login(client, gone)
+    force_authenticate(client, gone)
     await gone.delete(db)
     response, statements = await get(client, "/open")
     assert response.status_code == 401 and len(statements) == 1, statements

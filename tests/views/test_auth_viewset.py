@@ -13,15 +13,13 @@ from core import AutoRouter, Settings
 from core.auth import (
     FastTestHasher,
     PBKDF2Hasher,
-    configure_auth,
     create_access_token,
     register_password_hasher,
-    reset_auth_config,
     set_default_password_hasher,
 )
 from core.auth.hashers import configure_password_hashing
 from core.config import PUBLIC_SECRETS
-from core.testing import app_client, app_database
+from core.testing import app_client, app_database, override_settings
 from tests.example_models import User
 from tests.guide_app import AuthViewSet
 from tests.helpers import app_with
@@ -208,12 +206,8 @@ async def test_a_token_signed_with_a_public_key_is_refused(client, app_db) -> No
     """With no SECRET_KEY the key was public: an admin token forged with it read every user."""
     admin = await User.create_superuser("root@example.com", STRONG, db=app_db)
     for public in sorted(PUBLIC_SECRETS - {""}):
-        configure_auth(secret_key=public)
-        try:
+        with override_settings(secret_key=public):
             forged = create_access_token({"sub": str(admin.id)})
-        finally:
-            reset_auth_config()
-            set_default_password_hasher("fast_test")
         me = await client.get(f"{AUTH}me/", headers={"Authorization": f"Bearer {forged}"})
         assert me.status_code == 401, public
     genuine = create_access_token({"sub": str(admin.id)})

@@ -7,10 +7,10 @@ import unicodedata
 import pytest
 
 from core.auth import AuthenticationFailed
-from core.testing import app_database
+from core.testing import app_database, force_authenticate
 from core.views import NotAuthenticated
 from tests.example_models import Post
-from tests.views.conftest import login, make_post
+from tests.helpers import make_post
 
 POSTS = "/api/v1/posts/"
 
@@ -18,7 +18,7 @@ POSTS = "/api/v1/posts/"
 async def test_malformed_json_is_400_for_schemas_and_for_handlers_reading_the_body(
     client, alice
 ) -> None:
-    login(client, alice)
+    force_authenticate(client, alice)
     for url in (POSTS, "/api/v1/auth/login/", "/api/v1/auth/register/"):
         response = await client.post(
             url, content=b'{"title": ', headers={"content-type": "application/json"}
@@ -32,7 +32,7 @@ async def test_malformed_json_is_400_for_schemas_and_for_handlers_reading_the_bo
 
 
 async def test_wrong_types_are_422_in_fastapis_format_without_echoing_input(client, alice) -> None:
-    login(client, alice)
+    force_authenticate(client, alice)
     response = await client.post(POSTS, json={"title": ["x"], "slug": "s", "content": 5})
     assert response.status_code == 422
     errors = response.json()["detail"]
@@ -48,7 +48,7 @@ async def test_wrong_types_are_422_in_fastapis_format_without_echoing_input(clie
 
 
 async def test_a_json_body_that_is_not_an_object_is_422(client, alice) -> None:
-    login(client, alice)
+    force_authenticate(client, alice)
     for body in ("[]", '"text"', "null", "42"):
         response = await client.post(
             POSTS, content=body.encode(), headers={"content-type": "application/json"}
@@ -77,7 +77,7 @@ async def test_unsupported_methods_are_405(client, app_db, alice) -> None:
 
 
 async def test_bodies_over_the_limit_are_413(client, alice) -> None:
-    login(client, alice)
+    force_authenticate(client, alice)
     huge = {"title": "t", "slug": "s", "content": "x" * (1024 * 1024 + 1)}
     response = await client.post(POSTS, json=huge)
     assert response.status_code == 413
@@ -95,7 +95,7 @@ async def test_bodies_over_the_limit_are_413(client, alice) -> None:
 
 
 async def test_model_limits_are_422_naming_the_field(client, app_db, alice) -> None:
-    login(client, alice)
+    force_authenticate(client, alice)
     too_long = await client.post(POSTS, json={"title": "t" * 500, "slug": "s", "content": "c"})
     assert too_long.status_code == 422
     error = too_long.json()["detail"][0]
@@ -132,7 +132,7 @@ DEEP_BODIES = {
 async def test_deeply_nested_json_is_400_on_every_json_endpoint(client, alice, shape) -> None:
     """`[[[...` 1,000 levels deep was a RecursionError (a 500, a traceback under DEBUG)."""
     post = await make_post(app_database(), alice)
-    login(client, alice)
+    force_authenticate(client, alice)
     schema = (await client.get("/openapi.json")).json()
     sent = 0
     for path, operations in schema["paths"].items():
@@ -153,7 +153,7 @@ async def test_deeply_nested_json_is_400_on_every_json_endpoint(client, alice, s
                 assert response.json()["detail"] == "Malformed JSON body: nested too deeply"
     assert sent >= 5
     for url in (POSTS, "/api/v1/auth/login/", "/api/v1/auth/register/"):  # schema and handler
-        login(client, None if "auth" in url else alice)
+        force_authenticate(client, None if "auth" in url else alice)
         response = await client.post(
             url, content=DEEP_BODIES[shape], headers={"content-type": "application/json"}
         )
@@ -163,7 +163,7 @@ async def test_deeply_nested_json_is_400_on_every_json_endpoint(client, alice, s
 
 async def test_nul_and_lone_surrogates_get_one_answer_on_every_database(client, alice) -> None:
     """NUL was stored by SQLite and refused by PostgreSQL; now both refuse it up front."""
-    login(client, alice)
+    force_authenticate(client, alice)
     for body in (
         '{"title": "a\\u0000b", "slug": "nul", "content": "c"}',
         '{"title": "t", "slug": "s\\ud800", "content": "c"}',
@@ -181,7 +181,7 @@ async def test_nul_and_lone_surrogates_get_one_answer_on_every_database(client, 
 
 
 async def test_nfc_and_nfd_forms_of_a_unique_string_are_one_value(client, alice) -> None:
-    login(client, alice)
+    force_authenticate(client, alice)
     nfc, nfd = unicodedata.normalize("NFC", "café"), unicodedata.normalize("NFD", "café")
     assert nfc != nfd
     first = await client.post(POSTS, json={"title": "One", "slug": nfd, "content": "c"})
@@ -196,7 +196,7 @@ async def test_nfc_and_nfd_forms_of_a_unique_string_are_one_value(client, alice)
 
 async def test_field_errors_have_one_clean_form_whoever_refuses_the_value(client, alice) -> None:
     """A validator's ValueError: no "Value error, " prefix, no `ctx`, no `input`."""
-    login(client, alice)
+    force_authenticate(client, alice)
     response = await client.post(POSTS, json={"title": "T", "slug": "a b", "content": "c"})
     assert response.status_code == 422
     assert response.content == (

@@ -15,11 +15,10 @@ import pytest
 
 from core import AutoRouter, InputSchema, ModelViewSet, OutputSchema
 from core.permissions import AllowAny
-from core.testing import app_client, app_database
+from core.testing import app_client, app_database, force_authenticate
 from core.views import OptimisticConcurrencyMixin
 from tests.example_models import Post
-from tests.helpers import TEST_MODELS, app_with
-from tests.views.conftest import login, make_post
+from tests.helpers import TEST_MODELS, app_with, make_post
 from tests.views.versioned_models import Document
 
 POSTS = "/api/v1/posts/"
@@ -28,7 +27,7 @@ ROUNDS = 20
 
 async def test_concurrent_patches_of_different_fields_both_land(client, alice) -> None:
     post = await make_post(app_database(), alice)
-    login(client, alice)
+    force_authenticate(client, alice)
     lost = []
     for round_ in range(ROUNDS):
         title, content = f"title {round_}", f"content {round_}"
@@ -50,7 +49,7 @@ async def test_concurrent_patches_of_different_fields_both_land(client, alice) -
 
 async def test_a_patch_still_sets_auto_now_columns(client, alice) -> None:
     post = await make_post(app_database(), alice)
-    login(client, alice)
+    force_authenticate(client, alice)
     response = await client.patch(f"{POSTS}{post.id}/", json={"title": "New"})
     assert response.status_code == 200
     row = await Post.objects.using(app_database()).get(id=post.id)

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from core import AutoRouter, CursorPagination, OutputSchema, ReadOnlyModelViewSet
+from core import CursorPagination, OutputSchema, ReadOnlyModelViewSet
 from core.exceptions import ImproperlyConfigured
 from core.permissions import AllowAny
 from core.testing import app_client, app_database
@@ -18,8 +18,7 @@ from core.views.pagination import Cursor, OrderTerm, _adapter, decode_cursor, en
 from core.views.routes import viewset_routes
 from tests.example_models import Post, User
 from tests.guide_app import PostOutput
-from tests.helpers import app_with, count_queries
-from tests.views.conftest import make_post
+from tests.helpers import app_with, count_queries, make_post, viewset_routers
 
 
 class NewestFirst(CursorPagination):
@@ -71,17 +70,15 @@ class ScopedPosts(CursorPosts):
 
 
 def build_app() -> Any:
-    routers = []
-    for prefix, view in (
-        ("/cur", CursorPosts),
-        ("/top", MostViewed),
-        ("/new", NewestPosts),
-        ("/hidden", HiddenOrdering),
-        ("/scoped", ScopedPosts),
-    ):
-        router = AutoRouter(prefix=prefix)
-        router.register("", view, basename=prefix.strip("/"))
-        routers.append(router)
+    routers = viewset_routers(
+        {
+            "/cur": CursorPosts,
+            "/top": MostViewed,
+            "/new": NewestPosts,
+            "/hidden": HiddenOrdering,
+            "/scoped": ScopedPosts,
+        }
+    )
     return app_with(*routers)
 
 

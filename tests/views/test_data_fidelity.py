@@ -17,10 +17,9 @@ from fastapi import APIRouter, Body
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from core.db.schema import dialect_of
-from core.testing import app_client, app_database
+from core.testing import app_client, app_database, force_authenticate
 from tests.example_models import Everything, Post, User
 from tests.helpers import app_with
-from tests.views.conftest import login
 
 POSTS = "/api/v1/posts/"
 
@@ -44,7 +43,7 @@ def everything(**values: Any) -> dict[str, Any]:
 
 
 async def test_four_byte_characters_round_trip_over_http(client, app_db, alice: User) -> None:
-    login(client, alice)
+    force_authenticate(client, alice)
     title = "Party 🎉 at 𝄞 café: 🙂🇫🇷 漢字"
     created = await client.post(POSTS, json={"title": title, "slug": "party", "content": title * 3})
     assert created.status_code == 201, created.text
@@ -58,7 +57,7 @@ async def test_different_emoji_and_case_or_accent_variants_are_different_slugs(
     client, app_db, alice: User
 ) -> None:
     """Unique strings compare code points on every database (MySQL: the utf8mb4_bin collation)."""
-    login(client, alice)
+    force_authenticate(client, alice)
     slugs = ["🙂", "🎉", "resume", "résumé", "resumé", "ß", "ss"]
     for slug in slugs:
         response = await client.post(POSTS, json={"title": "t", "slug": slug, "content": "c"})
@@ -101,7 +100,7 @@ async def test_lone_surrogates_are_a_422_naming_the_field_and_write_nothing(
     client, app_db, alice: User
 ) -> None:
     """The input schema refuses them before any database sees them, alike on every database."""
-    login(client, alice)
+    force_authenticate(client, alice)
     created = await client.post(
         POSTS,
         content=b'{"title": "a\\ud800b", "slug": "s", "content": "c"}',

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.views.conftest import login, make_post
+from core.testing import force_authenticate
+from tests.helpers import make_post
 
 POSTS = "/api/v1/posts/"
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
@@ -32,7 +33,7 @@ def db_ctl(command: str) -> None:
 async def test_503_while_the_database_is_down_and_recovery_after(client, app_db, alice) -> None:
     server_ctl()
     post = await make_post(app_db, alice, is_published=True)
-    login(client, alice)
+    force_authenticate(client, alice)
     # Warm the pool: several connections open at once, then idle in the pool.
     responses = await asyncio.gather(*(client.get(POSTS) for _ in range(6)))
     assert {response.status_code for response in responses} == {200}
@@ -49,10 +50,10 @@ async def test_503_while_the_database_is_down_and_recovery_after(client, app_db,
             assert response.status_code == 503, response.text
             assert response.json() == {"detail": "The database is unavailable; try again shortly."}
             assert response.headers["retry-after"] == "5"
-        login(client, None)
+        force_authenticate(client, None)
         health = await client.get("/health")
         assert health.status_code == 200  # an anonymous health check needs no database
-        login(client, alice)
+        force_authenticate(client, alice)
     finally:
         await asyncio.to_thread(db_ctl, "start")
 

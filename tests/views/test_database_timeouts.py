@@ -7,11 +7,10 @@ import pytest
 
 from core import AutoRouter, Settings
 from core.db.config import apply_request_timeouts, build_tortoise_config
-from core.testing import app_client, app_database, database_url_for_tests
+from core.testing import app_client, app_database, database_url_for_tests, force_authenticate
 from tests.example_models import Post, User
 from tests.guide_app import PostViewSet
-from tests.helpers import app_with
-from tests.views.conftest import login, make_post
+from tests.helpers import app_with, make_post
 
 
 def test_timeouts_reach_postgresql_connections_only() -> None:
@@ -47,7 +46,7 @@ async def test_a_request_on_a_locked_row_is_a_503_with_retry_after() -> None:
     async with app_client(app) as client:
         alice = await User.create_user("alice@example.com", "Password1", db=app_database())
         post = await make_post(app_database(), alice)
-        login(client, alice)
+        force_authenticate(client, alice)
         holder = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
         try:
             locked = holder.transaction()

@@ -18,14 +18,13 @@ from tortoise.transactions import in_transaction
 
 from core import AutoRouter, CoreApp, ModelViewSet
 from core.permissions import AllowAny, IsOwner
-from core.testing import app_client, app_database
+from core.testing import app_client, app_database, force_authenticate
 from core.views import endpoints
 from core.views.endpoints import ActionEndpoint
 from core.views.plan import RoutePlan
 from tests.example_models import Post, User
 from tests.guide_app import PostInput, PostOutput
-from tests.helpers import app_with, count_queries
-from tests.views.conftest import login, make_post
+from tests.helpers import app_with, count_queries, make_post
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +192,7 @@ async def test_scoped_list_and_retrieve_answer_alike_on_every_path(
 async def test_create_answers_alike_with_and_without_the_one_trip(
     fast_client: httpx.AsyncClient, author: User
 ) -> None:
-    login(fast_client, author)  # create sets author_id to the user
+    force_authenticate(fast_client, author)  # create sets author_id to the user
     bodies = {}
     for prefix in ("rows", "instances", "hooked"):
         body = {"title": "T", "slug": f"new-{prefix}", "content": "c", "is_published": True}
@@ -225,7 +224,7 @@ def transactions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 async def test_create_is_one_insert_without_a_transaction(
     fast_client: httpx.AsyncClient, author: User, transactions: list[str]
 ) -> None:
-    login(fast_client, author)
+    force_authenticate(fast_client, author)
     body = {"title": "T", "slug": "one-insert", "content": "c", "is_published": True}
     with count_queries() as statements:
         response = await fast_client.post("/unique/", json=body)
@@ -246,7 +245,7 @@ async def test_create_is_one_insert_without_a_transaction(
 async def test_create_with_a_save_signal_runs_in_a_transaction(
     fast_client: httpx.AsyncClient, author: User, transactions: list[str]
 ) -> None:
-    login(fast_client, author)
+    force_authenticate(fast_client, author)
     saved: list[str] = []
 
     async def listener(sender: Any, instance: Any, *args: Any) -> None:
@@ -277,7 +276,7 @@ async def test_a_duplicate_is_the_same_422_on_every_create_path(
     the refused row is never written."""
     db = app_database()
     await make_post(db, author, slug="taken", is_published=True)
-    login(fast_client, author)
+    force_authenticate(fast_client, author)
     body = {"title": "T", "slug": "taken", "content": "c", "is_published": True}
     for prefix in ("unique", "unique-validated", "unique-checked"):
         with count_queries() as statements:
@@ -307,7 +306,7 @@ async def test_a_duplicate_on_update_saved_meanwhile_is_the_same_422(
         return None
 
     monkeypatch.setattr(UniqueSlug, "check_unique_fields", no_check)
-    login(fast_client, author)
+    force_authenticate(fast_client, author)
     response = await fast_client.patch(f"/unique/{mine.pk}/", json={"slug": "taken"})
     assert response.status_code == 422 and response.json() == UNIQUE_422
     assert (await Post.objects.using(db).get(pk=mine.pk)).slug == "mine"

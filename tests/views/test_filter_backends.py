@@ -12,7 +12,6 @@ from fastapi import Request
 from tortoise.queryset import QuerySet
 
 from core import (
-    AutoRouter,
     BaseFilterBackend,
     FilterSetBackend,
     OrderingFilter,
@@ -27,8 +26,7 @@ from core.views.filters import import_filter_backends, query_parameter
 from core.views.generics import GenericViewSet
 from tests.example_models import Post, User
 from tests.guide_app import PostOutput
-from tests.helpers import app_with
-from tests.views.conftest import make_post
+from tests.helpers import app_with, make_post, viewset_routers
 
 
 class MinViews(BaseFilterBackend):
@@ -78,16 +76,14 @@ class DefaultPosts(_Posts):
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    routers = []
-    for prefix, view in (
-        ("/custom", CustomPosts),
-        ("/none", UnfilteredPosts),
-        ("/default", _Posts),
-        ("/spelled", DefaultPosts),
-    ):
-        router = AutoRouter(prefix=prefix)
-        router.register("", view, basename=prefix.strip("/"))
-        routers.append(router)
+    routers = viewset_routers(
+        {
+            "/custom": CustomPosts,
+            "/none": UnfilteredPosts,
+            "/default": _Posts,
+            "/spelled": DefaultPosts,
+        }
+    )
     async with app_client(app_with(*routers)) as http:
         yield http
 

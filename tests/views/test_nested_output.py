@@ -17,13 +17,12 @@ import pytest
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.query_utils import Prefetch
 
-from core import AutoRouter, CoreApp, InputSchema, ModelViewSet, OutputSchema
+from core import AutoRouter, InputSchema, ModelViewSet, OutputSchema
 from core.adapters.tortoise import queryset_prefetches
 from core.exceptions import ImproperlyConfigured
 from core.permissions import AllowAny
-from core.testing import app_client, app_database, database_url_for_tests
-from tests.conftest import TEST_MODELS
-from tests.helpers import count_queries
+from core.testing import app_client, app_database
+from tests.helpers import TEST_MODELS, app_with, count_queries
 from tests.views.nested_models import Article, Badge, Remark, Topic, Writer
 
 pytestmark = pytest.mark.db  # re-run on PostgreSQL (scripts/with-postgres.sh)
@@ -186,13 +185,7 @@ def nested_router() -> AutoRouter:
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    app = CoreApp(
-        title="t",
-        routers=[nested_router()],
-        database_url=database_url_for_tests(),
-        models=NESTED_MODELS,
-    )
-    async with app_client(app) as client:
+    async with app_client(app_with(nested_router(), models=NESTED_MODELS)) as client:
         yield client
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from core import AutoRouter, ReadOnlyModelViewSet
+from core import ReadOnlyModelViewSet
 from core.exceptions import ImproperlyConfigured
 from core.permissions import AllowAny
 from core.testing import app_client, app_database
@@ -16,8 +16,7 @@ from core.views import LimitOffsetPagination, PageNumberPagination
 from core.views.pagination import import_pagination
 from tests.example_models import Post, User
 from tests.guide_app import PostOutput
-from tests.helpers import app_with
-from tests.views.conftest import make_post
+from tests.helpers import app_with, make_post, viewset_routers
 
 
 class _Posts(ReadOnlyModelViewSet):
@@ -43,16 +42,14 @@ class PlainPosts(_Posts):
 
 
 def build_app() -> Any:
-    routers = []
-    for prefix, view in (
-        ("/lo", LimitOffsetPosts),
-        ("/pn", PageNumberPosts),
-        ("/plain", PlainPosts),
-        ("/default", _Posts),
-    ):
-        router = AutoRouter(prefix=prefix)
-        router.register("", view, basename=prefix.strip("/"))
-        routers.append(router)
+    routers = viewset_routers(
+        {
+            "/lo": LimitOffsetPosts,
+            "/pn": PageNumberPosts,
+            "/plain": PlainPosts,
+            "/default": _Posts,
+        }
+    )
     return app_with(*routers)
 
 

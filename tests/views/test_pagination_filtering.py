@@ -9,7 +9,7 @@ import pytest
 from core.exceptions import ImproperlyConfigured
 from core.views.filters import filter_params
 from tests.example_models import Post
-from tests.views.conftest import make_post
+from tests.helpers import make_post
 
 POSTS = "/api/v1/posts/"
 

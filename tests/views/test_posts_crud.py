@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from core.datetime import isoformat
+from core.testing import force_authenticate
 from tests.example_models import Post
-from tests.views.conftest import login, make_post
+from tests.helpers import make_post
 
 POSTS = "/api/v1/posts/"
 ARTICLES = "/api/v1/articles/"
@@ -33,7 +34,7 @@ async def test_list_and_retrieve_are_open_to_anonymous_users(client, app_db, ali
 
 
 async def test_create_update_partial_update_destroy(client, app_db, alice) -> None:
-    login(client, alice)
+    force_authenticate(client, alice)
     created = await client.post(
         POSTS, json={"title": "Hello", "slug": "Hello-World", "content": "Body"}
     )
@@ -65,7 +66,7 @@ async def test_create_update_partial_update_destroy(client, app_db, alice) -> No
 
 
 async def test_put_requires_every_field_and_patch_refuses_null(client, app_db, alice) -> None:
-    login(client, alice)
+    force_authenticate(client, alice)
     post = await make_post(app_db, alice)
     incomplete = await client.put(f"{POSTS}{post.id}/", json={"title": "Only title"})
     assert incomplete.status_code == 422
@@ -82,7 +83,7 @@ async def test_put_requires_every_field_and_patch_refuses_null(client, app_db, a
 
 
 async def test_no_mass_assignment(client, app_db, alice, bob) -> None:
-    login(client, alice)
+    force_authenticate(client, alice)
     created = await client.post(
         POSTS,
         json={
@@ -111,7 +112,7 @@ async def test_no_mass_assignment(client, app_db, alice, bob) -> None:
 
 
 async def test_unique_fields_are_checked_with_a_422_naming_the_field(client, app_db, alice) -> None:
-    login(client, alice)
+    force_authenticate(client, alice)
     await make_post(app_db, alice, slug="taken")
     duplicate = await client.post(POSTS, json={"title": "T", "slug": "taken", "content": ""})
     assert duplicate.status_code == 422
@@ -136,7 +137,7 @@ async def test_the_guides_first_viewset_hooks_and_scoped_queryset(client, app_db
     assert (await client.get(f"{ARTICLES}{hidden.id}/")).status_code == 404
     assert (await client.get(f"{ARTICLES}{shown.id}/")).status_code == 200
 
-    login(client, alice)
+    force_authenticate(client, alice)
     created = await client.post(
         ARTICLES, json={"title": "My Great Post", "slug": "ignored", "content": "x"}
     )
@@ -151,7 +152,7 @@ async def test_actions_as_in_the_guide(client, app_db, alice) -> None:
     anonymous = await client.post(f"{POSTS}{post.id}/publish/")
     assert anonymous.status_code == 401
 
-    login(client, alice)
+    force_authenticate(client, alice)
     published = await client.post(f"{POSTS}{post.id}/publish/")
     assert published.status_code == 200
     assert published.json() == {"message": "Post 'Draft' published", "is_published": True}
@@ -174,7 +175,7 @@ async def test_actions_as_in_the_guide(client, app_db, alice) -> None:
 
 
 async def test_action_with_declared_schemas_validates_and_serializes(client, app_db, alice) -> None:
-    login(client, alice)
+    force_authenticate(client, alice)
     bad = await client.post(f"{POSTS}bulk-title/", json={"current_password": "x"})
     assert bad.status_code == 422
     made = await client.post(
@@ -192,7 +193,7 @@ async def test_read_only_viewset_has_only_list_and_retrieve(client, app_db, alic
     assert [p["id"] for p in listed.json()["results"]] == [post.id]
     assert (await client.get(f"/api/v1/public-posts/{post.id}/")).status_code == 200
 
-    login(client, alice)
+    force_authenticate(client, alice)
     assert (await client.post("/api/v1/public-posts/", json={})).status_code == 405
     assert (await client.delete(f"/api/v1/public-posts/{post.id}/")).status_code == 405
     assert (await client.put(f"/api/v1/public-posts/{post.id}/", json={})).status_code == 405
@@ -205,7 +206,7 @@ async def test_health_and_dashboard_views(client, app_db, alice) -> None:
     assert (await client.post("/health")).status_code == 405
 
     assert (await client.get("/dashboard")).status_code == 401
-    login(client, alice)
+    force_authenticate(client, alice)
     await make_post(app_db, alice)
     dashboard = await client.get("/dashboard")
     assert dashboard.status_code == 200
@@ -216,7 +217,7 @@ async def test_unique_fields_are_checked_after_the_hooks_transform_the_data(
     client, app_db, alice
 ) -> None:
     """ArticleViewSet's hook derives the slug from the title: a clash is still named."""
-    login(client, alice)
+    force_authenticate(client, alice)
     first = await client.post(ARTICLES, json={"title": "Same Title", "slug": "a", "content": "x"})
     assert first.status_code == 201
     second = await client.post(ARTICLES, json={"title": "Same Title", "slug": "b", "content": "x"})

@@ -15,8 +15,7 @@ from core.testing import app_client, app_database
 from core.views.endpoints import APIViewRoute
 from tests.example_models import Post, User
 from tests.guide_app import PostOutput, PostViewSet
-from tests.helpers import app_with
-from tests.views.conftest import make_post
+from tests.helpers import app_with, make_post
 
 
 class Catalog(ReadOnlyModelViewSet):
@@ -47,7 +46,7 @@ def test_registering_after_including_in_another_router_is_served() -> None:
     catalog = AutoRouter(prefix="/catalog")
     api.include_router(catalog)
     catalog.register("", Catalog, basename="catalog")
-    app = CoreApp(title="t", routers=[api], database_url="sqlite+aiosqlite:///:memory:")
+    app = app_with(api)
     assert app.url_path_for("post-publish", id="3") == "/api/posts/3/publish/"
     assert app.url_path_for("catalog-list") == "/api/catalog/"
     assert app.openapi()["paths"]["/api/posts/"]["get"]["tags"] == ["Posts"]
@@ -60,8 +59,8 @@ def test_registering_after_including_in_another_router_is_served() -> None:
 def test_a_router_builds_into_every_app_that_includes_it() -> None:
     router = AutoRouter(prefix="/catalog")
     router.register("", Catalog, basename="catalog")
-    first = CoreApp(title="a", routers=[router], database_url="sqlite+aiosqlite:///:memory:")
-    second = CoreApp(title="b", routers=[router], database_url="sqlite+aiosqlite:///:memory:")
+    first = app_with(router)
+    second = app_with(router)
     assert paths(first) == paths(second) == ["/catalog/", "/catalog/{id}/"]
 
 
@@ -112,7 +111,7 @@ def test_routers_with_options_of_their_own_are_included_the_fastapi_way() -> Non
     guarded = AutoRouter(prefix="/guarded", dependencies=[Depends(nothing)])
     guarded.register("", Catalog, basename="guarded")
     assert not guarded.flattens()
-    app = CoreApp(title="t", routers=[guarded], database_url="sqlite+aiosqlite:///:memory:")
+    app = app_with(guarded)
     assert paths(app) == ["/guarded/", "/guarded/{id}/"]
     assert not guarded.mounted  # FastAPI keeps the router: a late registration is served
 

@@ -27,7 +27,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from core.auth.tokens import create_access_token
 from tests.example_models import Post, User
-from tests.views.conftest import make_post
+from tests.helpers import make_post
 
 #: Bounded and reproducible: a fixed number of examples per operation, mode and user; no deadline
 #: (a request may wait on the database), no example database written to the working tree.

@@ -5,16 +5,15 @@ from __future__ import annotations
 import asyncio
 
 from core import AutoRouter, InputSchema, ModelViewSet, OutputSchema
-from core.testing import app_client, app_database
+from core.testing import app_client, app_database, force_authenticate
 from tests.example_models import Label, Post
 from tests.helpers import app_with
-from tests.views.conftest import login
 
 POSTS = "/api/v1/posts/"
 
 
 async def test_a_failing_after_create_leaves_no_row(client, app_db, alice) -> None:
-    login(client, alice)
+    force_authenticate(client, alice)
     response = await client.post(
         "/api/v1/articles/", json={"title": "explode after create", "slug": "x", "content": "c"}
     )
@@ -29,14 +28,14 @@ async def test_a_failing_after_create_leaves_no_row(client, app_db, alice) -> No
 
 
 async def test_a_committed_create_is_visible_to_the_next_request(client, alice) -> None:
-    login(client, alice)
+    force_authenticate(client, alice)
     created = await client.post(POSTS, json={"title": "t", "slug": "s", "content": "c"})
     fetched = await client.get(f"{POSTS}{created.json()['id']}/")
     assert fetched.status_code == 200
 
 
 async def test_ten_parallel_creates_with_the_same_slug(client, app_db, alice) -> None:
-    login(client, alice)
+    force_authenticate(client, alice)
     body = {"title": "Race", "slug": "race", "content": "c"}
     responses = await asyncio.gather(*(client.post(POSTS, json=body) for _ in range(10)))
     codes = sorted(r.status_code for r in responses)

@@ -11,7 +11,7 @@ import time
 import traceback
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import rich_click as click
 from click import get_current_context
@@ -67,7 +67,7 @@ async def _join_sqlite_workers() -> None:
         await asyncio.to_thread(thread.join, max(0.0, deadline - time.monotonic()))
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
     """Print `Error: message` on stderr and exit with `code`."""
     click.echo(f"Error: {message}", err=True)
     get_current_context().exit(code)
@@ -207,6 +207,5 @@ def one_line_errors(func: Callable[P, T]) -> Callable[P, T]:
             hint = "" if explained else " (run with `core --traceback` for details)"
             where = None if explained else project_location(exc)
             fail(describe_error(exc) + hint + (f"\n{where}" if where else ""))
-            raise AssertionError("unreachable") from None
 
     return wrapper

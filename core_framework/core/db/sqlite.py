@@ -49,9 +49,7 @@ def strict_identifiers(connection: sqlite3.Connection) -> bool:
 
 def _db_config_by_ctypes(connection: sqlite3.Connection) -> bool:
     """`sqlite3_db_config(db, DQS_*, 0, NULL)` on CPython 3.11 under Linux; False elsewhere."""
-    if sys.implementation.name != "cpython" or sys.version_info[:2] != (3, 11):
-        return False
-    if not sys.platform.startswith("linux"):
+    if not _ctypes_db_config_safe():
         return False
     try:
         import _sqlite3
@@ -73,8 +71,12 @@ def _db_config_by_ctypes(connection: sqlite3.Connection) -> bool:
 
 def strict_identifiers_available() -> bool:
     """Whether `strict_identifiers` can work on this interpreter (without opening a database)."""
-    if hasattr(sqlite3.Connection, "setconfig"):
-        return True
+    return hasattr(sqlite3.Connection, "setconfig") or _ctypes_db_config_safe()
+
+
+def _ctypes_db_config_safe() -> bool:
+    """CPython 3.11 on Linux: where ctypes makes the variadic `sqlite3_db_config` call right
+    and the connection's handle sits where `_db_config_by_ctypes` reads it."""
     return (
         sys.implementation.name == "cpython"
         and sys.version_info[:2] == (3, 11)

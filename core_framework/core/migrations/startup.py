@@ -49,6 +49,7 @@ def schema_from_models() -> Iterator[None]:
 
 
 def _is_project(root: Path) -> bool:
+    """Whether `root` is a `core init` project (`src/main.py` or `src/apps/`)."""
     return (root / "src" / "main.py").is_file() or (root / "src" / "apps").is_dir()
 
 
@@ -85,9 +86,9 @@ async def _warn_about_migrations(settings: Settings, db: BaseDBAsyncClient, chan
     from core.migrations.exceptions import MigrationError
     from core.migrations.project import Project
 
-    project = Project(Path.cwd().resolve(), settings)
     if settings.migrations_engine != "tortoise":
         return False
+    project = Project(Path.cwd().resolve(), settings)
     if not project.has_migrations():
         if changes:
             logger.warning(

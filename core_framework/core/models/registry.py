@@ -32,10 +32,6 @@ def register_model(model: type[TortoiseModel]) -> None:
         _point_at(fk, model, column)
 
 
-def model_for_table(table: str) -> type[TortoiseModel] | None:
-    return _models_by_table.get(table)
-
-
 def reference_table(fk: ForeignKeyFieldInstance, table: str, column: str | None) -> None:
     """Aim `fk` at the model of `table` now if it exists, else as soon as it is defined."""
     model = _models_by_table.get(table)
@@ -46,14 +42,10 @@ def reference_table(fk: ForeignKeyFieldInstance, table: str, column: str | None)
 
 
 def _point_at(fk: ForeignKeyFieldInstance, model: type[TortoiseModel], column: str | None) -> None:
+    """Aim `fk` at `model`, at `column` when that is not the primary key."""
     fk.model_name = model
     if column and column != model._meta.pk_attr:
         fk.to_field = column
-
-
-def unresolved_tables() -> list[str]:
-    """Tables named by foreign keys for which no model has been defined (for error messages)."""
-    return sorted(table for table, waiting in _pending.items() if waiting)
 
 
 def registered_models() -> list[type[TortoiseModel]]:

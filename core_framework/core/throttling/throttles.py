@@ -10,7 +10,6 @@ class PostViewSet(ModelViewSet):
 from __future__ import annotations
 
 import hashlib
-import importlib
 import inspect
 import json
 import math
@@ -21,7 +20,7 @@ from typing import Any, ClassVar
 
 from fastapi import HTTPException
 
-from core.config import Settings, get_settings
+from core.config import Settings, get_settings, import_setting
 from core.exceptions import ImproperlyConfigured
 from core.throttling.stores import ThrottleStore, get_throttle_store
 
@@ -246,14 +245,7 @@ class ClientRateThrottle(ScopedRateThrottle):
 
 @lru_cache(maxsize=64)
 def _import_classes(paths: tuple[str, ...]) -> tuple[Any, ...]:
-    classes = []
-    for path in paths:
-        module, _, name = path.rpartition(".")
-        try:
-            classes.append(getattr(importlib.import_module(module), name))
-        except (ImportError, AttributeError, ValueError) as exc:
-            raise ImproperlyConfigured(f"THROTTLE_CLASSES: cannot import {path!r}") from exc
-    return tuple(classes)
+    return tuple(import_setting("THROTTLE_CLASSES", path) for path in paths)
 
 
 def default_throttle_classes(settings: Settings | None = None) -> Sequence[Any]:

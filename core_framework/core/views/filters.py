@@ -17,7 +17,6 @@ the paginator's they are the only ones the list accepts) and narrows or orders t
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import inspect
 import uuid
 from collections.abc import Sequence
@@ -32,6 +31,7 @@ from tortoise.fields.relational import ForeignKeyFieldInstance
 from tortoise.models import Model as TortoiseModel
 from tortoise.queryset import QuerySet
 
+from core.config import import_setting
 from core.datetime import timezone
 from core.exceptions import ImproperlyConfigured
 from core.schemas import UNSTORABLE_TEXT_MESSAGE, is_storable_text
@@ -423,11 +423,6 @@ def filter_backend_instances(backends: Sequence[Any]) -> tuple[BaseFilterBackend
 
 def import_filter_backends(paths: Sequence[str]) -> tuple[BaseFilterBackend, ...]:
     """`DEFAULT_FILTER_BACKENDS` (dotted paths) as backend instances."""
-    classes = []
-    for path in paths:
-        module, _, name = path.rpartition(".")
-        try:
-            classes.append(getattr(importlib.import_module(module), name))
-        except (ImportError, AttributeError, ValueError) as exc:
-            raise ImproperlyConfigured(f"DEFAULT_FILTER_BACKENDS: cannot import {path!r}") from exc
-    return filter_backend_instances(classes)
+    return filter_backend_instances(
+        [import_setting("DEFAULT_FILTER_BACKENDS", path) for path in paths]
+    )

@@ -109,6 +109,7 @@ class NestedRows:
         return not loads_relations(queryset)
 
     async def read(self, queryset: QuerySet[Any]) -> list[dict[str, Any]]:
+        """The page's rows, each relation nested under its attribute (None for a null key)."""
         model = queryset.model
         pk = model._meta.pk_attr
         joined = [r for r in self.relations if r.kind not in _MANY]
@@ -166,10 +167,12 @@ class NestedRows:
 
 
 def _target_columns(relation: RowRelation) -> tuple[str, ...]:
+    """The columns read of the relation's target: its primary key first, then the schema's."""
     return tuple(dict.fromkeys((relation.target._meta.pk_attr, *relation.columns)))
 
 
 def _row_column(model: type[Model], name: str) -> bool:
+    """A column `.values()` can read: a field's column or a foreign key's `<name>_id`."""
     meta = model._meta
     if name in meta.fields_db_projection:
         return True
@@ -177,6 +180,7 @@ def _row_column(model: type[Model], name: str) -> bool:
 
 
 def _plain_columns(schema: type[BaseModel], model: type[Model]) -> tuple[str, ...] | None:
+    """The schema's fields when all are row columns of `model` (no aliases), else None."""
     names = []
     for name, info in schema.model_fields.items():
         if info.alias or info.validation_alias or not _row_column(model, name):
@@ -260,12 +264,8 @@ def _named_model(reference: Any) -> type[Model] | None:
     if not isinstance(reference, str):
         return None
     name = reference.rpartition(".")[2]
-    found = [model for model in _known_models() if model.__name__ == name]
+    found = [model for model in registered_models() if model.__name__ == name]
     return found[0] if len(found) == 1 else None
-
-
-def _known_models() -> list[type[Model]]:
-    return registered_models()
 
 
 def _target(field: RelationalField[Any]) -> type[Model] | None:
@@ -289,7 +289,7 @@ def relation(model: type[Model], name: str) -> tuple[Kind, type[Model] | None] |
         return "m2m", _target(field)
     if field is not None or model._meta._inited:
         return None
-    for other in _known_models():
+    for other in registered_models():
         meta = other._meta
         for field_name in (*meta.fk_fields, *meta.o2o_fields, *meta.m2m_fields):
             forward = cast(RelationalField[Any], meta.fields_map[field_name])
@@ -305,12 +305,7 @@ def relation(model: type[Model], name: str) -> tuple[Kind, type[Model] | None] |
 
 def _is_column(model: type[Model], name: str) -> bool:
     """A column, a foreign key's `<name>_id`, or anything the model class defines."""
-    meta = model._meta
-    if name in meta.fields_map or name in meta.fields_db_projection:
-        return True
-    if name.endswith("_id") and name[:-3] in (meta.fk_fields | meta.o2o_fields):
-        return True
-    return hasattr(model, name)
+    return _row_column(model, name) or name in model._meta.fields_map or hasattr(model, name)
 
 
 def _paths(

@@ -11,7 +11,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import importlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from tortoise.expressions import Q
 from tortoise.fields.relational import RelationalField
 
 from core.adapters.tortoise import queryset_orderings
-from core.config import get_settings
+from core.config import get_settings, import_setting
 from core.exceptions import ImproperlyConfigured
 from core.models.rows import count_rows, read_rows, rows_readable
 from core.views.errors import NotFound, field_error
@@ -329,11 +328,9 @@ class CursorPagination(BasePagination):
         """Every column the cursor may order by must be a NOT NULL column of the model."""
         model = view.model
         if cls.ordering is not None:
-            names = [cls.ordering] if isinstance(cls.ordering, str) else list(cls.ordering)
+            names = _ordering_names(cls.ordering)
         else:
-            default = view.ordering
-            names = [default] if isinstance(default, str) else list(default or [])
-            names += list(view.ordering_fields)
+            names = _ordering_names(view.ordering) + list(view.ordering_fields)
         for name in names:
             order_term(model, name.lstrip("-"), False)
 
@@ -344,7 +341,7 @@ class CursorPagination(BasePagination):
             if view.query.get("ordering"):
                 message = "This list's order is fixed by its pagination class."
                 raise field_error("ordering", message, "ordering", "query")
-            names = [self.ordering] if isinstance(self.ordering, str) else list(self.ordering)
+            names = _ordering_names(self.ordering)
             pairs = [(name.lstrip("-"), name.startswith("-")) for name in names]
         else:
             pairs = [
@@ -382,10 +379,12 @@ class CursorPagination(BasePagination):
         has_previous = (reverse and more) or (not reverse and cursor is not None)
 
         def link(position: tuple[Any, ...] | None, backwards: bool) -> str:
-            assert position is not None or cursor is not None
+            """A link from `position`, or from the cursor's own position (included) when None."""
             inclusive = position is None
-            at = cursor.position if position is None else position  # type: ignore[union-attr]
-            token = encode_cursor(Cursor(at, backwards, inclusive), terms)
+            if position is None:
+                assert cursor is not None  # only an empty page after a cursor links from it
+                position = cursor.position
+            token = encode_cursor(Cursor(position, backwards, inclusive), terms)
             return str(request.url.include_query_params(cursor=token))
 
         first = _position(rows[0], terms) if rows else None
@@ -402,6 +401,11 @@ class CursorPagination(BasePagination):
         """`{"next", "previous", "results"}`: no count, which would cost a COUNT(*)."""
         head = json.dumps({"next": self.next_url, "previous": self.previous_url})
         return JSONBytesResponse(head[:-1].encode() + b', "results": ' + data + b"}")
+
+
+def _ordering_names(ordering: str | Sequence[str] | None) -> list[str]:
+    """An `ordering` (`"-created_at"`, a list, or None) as a list of names."""
+    return [ordering] if isinstance(ordering, str) else list(ordering or [])
 
 
 def order_term(model: Any, name: str, descending: bool) -> OrderTerm:
@@ -443,11 +447,7 @@ def import_pagination(path: str | None) -> type[BasePagination] | None:
     """`DEFAULT_PAGINATION_CLASS` (a dotted path, or empty for plain lists) as a class."""
     if not path:
         return None
-    module, _, name = path.rpartition(".")
-    try:
-        found = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise ImproperlyConfigured(f"DEFAULT_PAGINATION_CLASS: cannot import {path!r}") from exc
+    found = import_setting("DEFAULT_PAGINATION_CLASS", path)
     if not (isinstance(found, type) and issubclass(found, BasePagination)):
         raise ImproperlyConfigured(f"DEFAULT_PAGINATION_CLASS: {path!r} is not a pagination class")
     return found
