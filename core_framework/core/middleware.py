@@ -58,9 +58,8 @@ class BodySizeLimitMiddleware:
         await self.app(scope, _replay([{"type": "http.request", "body": body}], receive), send)
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {"detail": f"Request body is larger than {self.max_body_size} bytes."}
-        ).encode()
+        detail = f"Request body is larger than {self.max_body_size} bytes."
+        body = json.dumps({"detail": detail}, separators=(",", ":")).encode()
         await send(
             {
                 "type": "http.response.start",

@@ -81,7 +81,7 @@ async def test_bodies_over_the_limit_are_413(client, alice) -> None:
     huge = {"title": "t", "slug": "s", "content": "x" * (1024 * 1024 + 1)}
     response = await client.post(POSTS, json=huge)
     assert response.status_code == 413
-    assert "larger than" in response.json()["detail"]
+    assert response.content == b'{"detail":"Request body is larger than 1048576 bytes."}'
 
     async def chunks():  # no Content-Length: counted while reading
         for _ in range(17):
