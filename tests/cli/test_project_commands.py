@@ -609,12 +609,12 @@ def serve_once(
 MISSING_TABLE = {
     "sqlite": "no such table: posts",
     "postgres": 'relation "posts" does not exist',
-    "mysql": "Table '",
+    "mysql": "(1146, \"Table '",
 }
 MISSING_COLUMN = {
     "sqlite": "no such column: summary",
     "postgres": 'column "summary" does not exist',
-    "mysql": "Unknown column '",
+    "mysql": "(1054, \"Unknown column '",
 }
 HINT = (
     "the database schema is behind the models: run `core migrate` "
