@@ -16,6 +16,7 @@ from starlette.responses import Response
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
+from core.adapters.tortoise import queryset_slice
 from core.db.one_trip import insert_and_commit
 from core.db.unique import violated_unique_field
 from core.models.rows import lookup_row, read_page, read_rows, rows_readable
@@ -89,17 +90,23 @@ class ListModelMixin:
                 return await serializer.nested_rows.read(queryset)
         return list(await self.get_eager_loading().apply(queryset))
 
-    async def fetch_page(self: Any, queryset: Any) -> tuple[Sequence[Any], int | None] | None:
-        """A page (a sliced queryset) of plain rows with the unsliced count, in one statement.
+    async def fetch_page(
+        self: Any, queryset: Any, offset: int, limit: int
+    ) -> tuple[Sequence[Any], int | None] | None:
+        """Page `[offset:offset + limit]` of plain rows and the count of `queryset`, in one
+        statement (`read_page`); the count is None when the page is empty.
 
-        Only where `fetch_rows` reads plain columns; None elsewhere (nested rows, instances):
-        the pagination then counts first and reads with `fetch_rows`. The count is None when
-        the page is empty.
+        Only where `fetch_rows` reads plain columns of an unsliced queryset; None elsewhere
+        (nested rows, instances): the pagination then counts first and reads with `fetch_rows`.
         """
-        if self.plan.rows and rows_readable(queryset, self.model):
+        if (
+            self.plan.rows
+            and rows_readable(queryset, self.model)
+            and queryset_slice(queryset) == (None, None)
+        ):
             columns = self.get_output_serializer().row_columns
             if columns is not None:
-                return await read_page(queryset, columns)
+                return await read_page(queryset, columns, offset, limit)
         return None
 
 

@@ -154,8 +154,7 @@ class PageNumberPagination(BasePagination):
         )
         if page.offset > MAX_OFFSET:  # past any table's end; no database takes that OFFSET
             raise NotFound("Invalid page.")
-        sliced = queryset.offset(page.offset).limit(page.size)
-        found = await _read_page(view, sliced)
+        found = await _read_page(view, queryset, page.offset, page.size)
         if found is not None:  # one statement; empty: page 1 of no rows, or past the end
             rows, count = found
             self.count = count if count is not None else 0
@@ -163,7 +162,7 @@ class PageNumberPagination(BasePagination):
         else:
             self.count = await count_rows(queryset)
             check_page_exists(page, self.count)
-            rows = await view.fetch_rows(sliced)
+            rows = await view.fetch_rows(queryset.offset(page.offset).limit(page.size))
         self.next_url, self.previous_url = page_links(request.url, page, self.count)
         return rows
 
@@ -185,15 +184,18 @@ class LimitOffsetPagination(BasePagination):
             message = f"Ensure this value is between 0 and {MAX_OFFSET}."
             raise field_error("offset", message, "offset", "query")
         limit = min(limit or view.page_size, view.max_page_size)
-        sliced = queryset.offset(offset).limit(limit)
-        found = await _read_page(view, sliced)
+        found = await _read_page(view, queryset, offset, limit)
         if found is not None:  # one statement, and a COUNT only for an empty page past row 0
             rows, total = found
             if total is None:
                 total = await count_rows(queryset) if offset else 0
         else:
             total = await count_rows(queryset)
-            rows = [] if offset >= total else await view.fetch_rows(sliced)
+            rows = (
+                []
+                if offset >= total
+                else await view.fetch_rows(queryset.offset(offset).limit(limit))
+            )
         self.count = count = total
         url = request.url
         if offset + limit < count:
@@ -458,10 +460,12 @@ async def _fetch(view: Any, queryset: Any, fields: list[str]) -> Sequence[Any]:
     return await view.fetch_rows(queryset)
 
 
-async def _read_page(view: Any, queryset: Any) -> tuple[Sequence[Any], int | None] | None:
-    """`view.fetch_page(queryset)`: rows and count in one statement, or None where it can't."""
+async def _read_page(
+    view: Any, queryset: Any, offset: int, limit: int
+) -> tuple[Sequence[Any], int | None] | None:
+    """`view.fetch_page(...)`: a page's rows and count in one statement, or None where it can't."""
     fetch_page = getattr(view, "fetch_page", None)
-    return None if fetch_page is None else await fetch_page(queryset)
+    return None if fetch_page is None else await fetch_page(queryset, offset, limit)
 
 
 def import_pagination(path: str | None) -> type[BasePagination] | None:
