@@ -16,7 +16,7 @@ from core.views import LimitOffsetPagination, PageNumberPagination
 from core.views.pagination import import_pagination
 from tests.example_models import Post, User
 from tests.guide_app import PostOutput
-from tests.helpers import app_with, make_post, viewset_routers
+from tests.helpers import app_with, count_queries, make_post, viewset_routers
 
 
 class _Posts(ReadOnlyModelViewSet):
@@ -41,6 +41,10 @@ class PlainPosts(_Posts):
     pagination_class = None
 
 
+class InstancePosts(_Posts):
+    read_rows = False  # model instances: counted apart, as always
+
+
 def build_app() -> Any:
     routers = viewset_routers(
         {
@@ -48,6 +52,7 @@ def build_app() -> Any:
             "/pn": PageNumberPosts,
             "/plain": PlainPosts,
             "/default": _Posts,
+            "/instances": InstancePosts,
         }
     )
     return app_with(*routers)
@@ -108,6 +113,60 @@ async def test_an_offset_past_the_end_is_an_empty_page(client, seven_posts) -> N
     }
     far = await client.get("/lo/", params={"offset": 2**63 - 1})
     assert far.status_code == 200 and far.json()["results"] == []
+
+
+async def _statements(client: httpx.AsyncClient, path: str, **params: Any) -> list[str]:
+    with count_queries() as statements:
+        response = await client.get(path, params=params)
+    assert response.status_code in (200, 404), response.text
+    return statements
+
+
+async def test_a_page_of_rows_and_its_count_are_one_statement(client, seven_posts) -> None:
+    for path, params in [
+        ("/pn/", {}),
+        ("/pn/", {"page": 3, "is_published": "true"}),
+        ("/lo/", {"offset": 5}),
+        ("/lo/", {"limit": 2, "offset": 2, "is_published": "false"}),
+    ]:
+        statements = await _statements(client, path, **params)
+        assert len(statements) == 1 and "(SELECT COUNT(*)" in statements[0], (path, statements)
+    for _ in range(3):  # built, built again, then cached with the page bound: same answers
+        pages = [(await client.get("/pn/", params={"page": n})).json() for n in (1, 2, 3)]
+        assert [page["count"] for page in pages] == [7, 7, 7]
+        assert [views(page) for page in pages] == [[0, 1, 2], [3, 4, 5], [6]]
+        some = (await client.get("/lo/", params={"limit": 2, "offset": 3})).json()
+        assert some["count"] == 7 and views(some) == [3, 4]
+
+
+async def test_an_empty_page_costs_a_count_only_when_the_rows_cannot_tell(
+    client, seven_posts
+) -> None:
+    # A later page empty means past the end (a 404): no COUNT.
+    past = await _statements(client, "/pn/", page=4)
+    assert len(past) == 1
+    assert (await client.get("/pn/", params={"page": 4})).json() == {"detail": "Invalid page."}
+    assert len(await _statements(client, "/lo/", offset=0, limit=1)) == 1
+    # Past the end at an offset, the envelope still says how many rows there are.
+    past_end = await _statements(client, "/lo/", offset=7)
+    assert len(past_end) == 2 and "(SELECT COUNT(*)" not in past_end[1], past_end
+    assert (await client.get("/lo/", params={"offset": 7})).json()["count"] == 7
+    # An OFFSET beyond what a database takes is past any end, without asking.
+    assert await _statements(client, "/pn/", page=2**62) == []
+
+
+async def test_instances_are_counted_apart(client, seven_posts) -> None:
+    statements = await _statements(client, "/instances/", page=2)
+    assert len(statements) == 2 and "(SELECT COUNT(*)" not in "".join(statements)
+    page = (await client.get("/instances/", params={"page": 2})).content
+    rows = (await client.get("/pn/", params={"page": 2})).content
+    assert page == rows.replace(b"/pn/", b"/instances/")
+
+
+async def test_an_empty_table_is_one_statement(client) -> None:
+    for path in ("/pn/", "/lo/"):  # page 1 (offset 0) empty: there are no rows at all
+        assert len(await _statements(client, path)) == 1
+        assert (await client.get(path)).json()["count"] == 0
 
 
 async def test_limit_offset_on_an_empty_table(client) -> None:

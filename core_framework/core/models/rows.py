@@ -13,6 +13,7 @@ the list's filters) is built once and reused:
 - the cache is bounded (least recently used), so per-user filters cannot grow it for ever.
 
 Anything else (expressions, annotations, objects as values) is built by Tortoise every time.
+`read_page` reads a page with its total in one statement (an extra `(SELECT COUNT(*) ...)` column).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import Any, cast
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import MultipleObjectsReturned
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 from tortoise.fields.data import DatetimeField
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
@@ -232,19 +233,53 @@ def convert_rows(
 
 async def read_rows(queryset: QuerySet[Any], columns: tuple[str, ...]) -> list[dict[str, Any]]:
     """`list(await queryset.values(*columns))`, with the SQL cached (see the module doc)."""
+    return convert_rows(queryset.model, columns, await _read(queryset, columns, None))
+
+
+#: The extra column `read_page` reads the total in (not a model field: Tortoise refuses
+#: an annotation named like one).
+TOTAL_COLUMN = "_core_total"
+
+
+async def read_page(
+    queryset: QuerySet[Any], columns: tuple[str, ...], offset: int, limit: int
+) -> tuple[list[dict[str, Any]], int | None]:
+    """`read_rows` of `queryset.offset(offset).limit(limit)` and `count_rows(queryset)`, in one
+    statement; the count is None when the page is empty (no row to carry it).
+
+    The count is an uncorrelated scalar subquery on every row, `(SELECT COUNT(*) FROM ... WHERE
+    <the same filters>)`: the database runs it once, as cheaply as the COUNT alone, and the page
+    keeps its LIMIT. (`COUNT(*) OVER ()` would read and buffer every matching row first: 40x the
+    time at 1,000 rows on SQLite, 400x at a million.) `queryset` must not be sliced.
+    """
+    rows = await _read(queryset.offset(offset).limit(limit), columns, queryset)
+    total = rows[0][TOTAL_COLUMN] if rows else None
+    for row in rows:
+        del row[TOTAL_COLUMN]
+    return convert_rows(queryset.model, columns, rows), total
+
+
+async def _read(
+    queryset: QuerySet[Any], columns: tuple[str, ...], counted: QuerySet[Any] | None
+) -> list[dict[str, Any]]:
+    """The rows of `columns`, unconverted; with `counted.count()` as `TOTAL_COLUMN` if given."""
     limit, offset = queryset_slice(queryset)
     values = [value for value in (limit, offset) if value]
 
     def build(other: bool) -> Any:
-        if not other:
-            return queryset.values(*columns)
-        query = queryset.limit(limit + 1) if limit else queryset
-        return (query.offset(offset + 1) if offset else query).values(*columns)
+        query = queryset
+        if other:
+            query = query.limit(limit + 1) if limit else query
+            query = query.offset(offset + 1) if offset else query
+        if counted is not None:
+            query = query.annotate(**{TOTAL_COLUMN: Subquery(counted.count())})
+            return query.values(*columns, TOTAL_COLUMN)
+        return query.values(*columns)
 
-    key = _key(queryset, "values", columns, bool(limit), bool(offset))
+    kind = "values" if counted is None else "page"
+    key = _key(queryset, kind, columns, bool(limit), bool(offset))
     db, sql, params = _statement(key, build, values, [value + 1 for value in values])
-    rows = await (db or queryset_db(queryset)).execute_query_dict(sql, params)  # type: ignore[union-attr]
-    return convert_rows(queryset.model, columns, rows)
+    return await (db or queryset_db(queryset)).execute_query_dict(sql, params)  # type: ignore[union-attr]
 
 
 async def count_rows(queryset: QuerySet[Any]) -> int:

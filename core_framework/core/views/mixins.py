@@ -16,9 +16,10 @@ from starlette.responses import Response
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
+from core.adapters.tortoise import queryset_slice
 from core.db.one_trip import insert_and_commit
 from core.db.unique import violated_unique_field
-from core.models.rows import lookup_row, read_rows, rows_readable
+from core.models.rows import lookup_row, read_page, read_rows, rows_readable
 from core.models.update import update_fields_for
 from core.permissions import owner_field_of
 from core.views.errors import NotFound, field_error, unique_message
@@ -88,6 +89,25 @@ class ListModelMixin:
             if serializer.nested_rows.can_read(queryset):  # relations nested one level deep
                 return await serializer.nested_rows.read(queryset)
         return list(await self.get_eager_loading().apply(queryset))
+
+    async def fetch_page(
+        self: Any, queryset: Any, offset: int, limit: int
+    ) -> tuple[Sequence[Any], int | None] | None:
+        """Page `[offset:offset + limit]` of plain rows and the count of `queryset`, in one
+        statement (`read_page`); the count is None when the page is empty.
+
+        Only where `fetch_rows` reads plain columns of an unsliced queryset; None elsewhere
+        (nested rows, instances): the pagination then counts first and reads with `fetch_rows`.
+        """
+        if (
+            self.plan.rows
+            and rows_readable(queryset, self.model)
+            and queryset_slice(queryset) == (None, None)
+        ):
+            columns = self.get_output_serializer().row_columns
+            if columns is not None:
+                return await read_page(queryset, columns, offset, limit)
+        return None
 
 
 class RetrieveModelMixin:

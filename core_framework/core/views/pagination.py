@@ -152,9 +152,17 @@ class PageNumberPagination(BasePagination):
         page = page_request(
             view.query.get("page"), view.query.get("page_size"), view.page_size, view.max_page_size
         )
-        self.count = await count_rows(queryset)
-        check_page_exists(page, self.count)
-        rows = await view.fetch_rows(queryset.offset(page.offset).limit(page.size))
+        if page.offset > MAX_OFFSET:  # past any table's end; no database takes that OFFSET
+            raise NotFound("Invalid page.")
+        found = await _read_page(view, queryset, page.offset, page.size)
+        if found is not None:  # one statement; empty: page 1 of no rows, or past the end
+            rows, count = found
+            self.count = count if count is not None else 0
+            check_page_exists(page, self.count)
+        else:
+            self.count = await count_rows(queryset)
+            check_page_exists(page, self.count)
+            rows = await view.fetch_rows(queryset.offset(page.offset).limit(page.size))
         self.next_url, self.previous_url = page_links(request.url, page, self.count)
         return rows
 
@@ -176,10 +184,19 @@ class LimitOffsetPagination(BasePagination):
             message = f"Ensure this value is between 0 and {MAX_OFFSET}."
             raise field_error("offset", message, "offset", "query")
         limit = min(limit or view.page_size, view.max_page_size)
-        self.count = count = await count_rows(queryset)
-        rows = (
-            [] if offset >= count else await view.fetch_rows(queryset.offset(offset).limit(limit))
-        )
+        found = await _read_page(view, queryset, offset, limit)
+        if found is not None:  # one statement, and a COUNT only for an empty page past row 0
+            rows, total = found
+            if total is None:
+                total = await count_rows(queryset) if offset else 0
+        else:
+            total = await count_rows(queryset)
+            rows = (
+                []
+                if offset >= total
+                else await view.fetch_rows(queryset.offset(offset).limit(limit))
+            )
+        self.count = count = total
         url = request.url
         if offset + limit < count:
             self.next_url = str(url.include_query_params(limit=limit, offset=offset + limit))
@@ -441,6 +458,14 @@ async def _fetch(view: Any, queryset: Any, fields: list[str]) -> Sequence[Any]:
         if missing:
             return await read_rows(queryset, columns + missing)
     return await view.fetch_rows(queryset)
+
+
+async def _read_page(
+    view: Any, queryset: Any, offset: int, limit: int
+) -> tuple[Sequence[Any], int | None] | None:
+    """`view.fetch_page(...)`: a page's rows and count in one statement, or None where it can't."""
+    fetch_page = getattr(view, "fetch_page", None)
+    return None if fetch_page is None else await fetch_page(queryset, offset, limit)
 
 
 def import_pagination(path: str | None) -> type[BasePagination] | None:
