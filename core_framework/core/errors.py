@@ -30,6 +30,7 @@ from tortoise.exceptions import ValidationError as TortoiseValidationError
 from core.db import mysql_errors
 from core.db.connection import is_connection_error
 from core.db.schema_errors import missing_schema_hint
+from core.db.unique import violated_unique_columns
 from core.exceptions import DatabaseUnavailable, HashingBusy, StatusError
 from core.views.errors import NOT_FOUND, unique_message
 
@@ -152,13 +153,6 @@ async def does_not_exist(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": NOT_FOUND}, status_code=404)
 
 
-_UNIQUE_PATTERNS = (
-    re.compile(r"UNIQUE constraint failed: (?P<table>\w+)\.(?P<field>\w+)"),  # SQLite
-    re.compile(r"Key \((?P<field>\w+)\)="),  # PostgreSQL detail
-    re.compile(r"Duplicate entry .* for key '(?:(?P<table>\w+)\.)?(?P<field>\w+)'"),  # MySQL
-)
-
-
 def _model_name(request: Request | None, table: str | None, exc: BaseException) -> str:
     """The model a unique violation is about: by its table, else the route's ViewSet model."""
     cause = exc.__cause__ or exc.__context__
@@ -177,19 +171,15 @@ def _model_name(request: Request | None, table: str | None, exc: BaseException) 
 
 def integrity_detail(exc: BaseException, request: Request | None = None) -> Any:
     """A unique violation as a field error (the unique check's words), else a message."""
+    violated = violated_unique_columns(exc)
+    if violated is not None:
+        table, columns = violated
+        field, name = columns[0], _model_name(request, table, exc)
+        return [{"loc": ["body", field], "msg": unique_message(name, field), "type": "unique"}]
     texts = [str(exc)]
     cause = exc.__cause__ or exc.__context__
     if cause is not None:
         texts += [str(cause), str(getattr(cause, "detail", "") or "")]
-    for text in texts:
-        for pattern in _UNIQUE_PATTERNS:
-            match = pattern.search(text)
-            if match:
-                field = match.group("field")
-                name = _model_name(request, match.groupdict().get("table"), exc)
-                return [
-                    {"loc": ["body", field], "msg": unique_message(name, field), "type": "unique"}
-                ]
     if any("foreign key" in t.lower() for t in texts):
         return "A related object does not exist."
     if any("not null" in t.lower() or "null value" in t.lower() for t in texts):

@@ -3,7 +3,7 @@
 A ViewSet's create leaves the `unique_fields` entries that the database enforces itself (a
 field declared `unique=True`) to the INSERT instead of a SELECT before it. When the INSERT
 fails on such a constraint, `violated_unique_field` names the field from the database's own
-error, so the view answers the same 400 the SELECT would have, and no row was written.
+error, so the view answers the same 422 the SELECT would have, and no row was written.
 SQLite, PostgreSQL and MySQL/MariaDB name the columns (MySQL names the key, which for a
 `unique=True` column is the column's name).
 """
@@ -32,34 +32,41 @@ def constraint_unique_fields(model: type[Model], names: Iterable[str]) -> frozen
     )
 
 
+def violated_unique_columns(exc: BaseException) -> tuple[str | None, list[str]] | None:
+    """The table (None where the driver does not say) and columns of the unique constraint an
+    `IntegrityError` reports, read from the database's own words; None for any other error."""
+    for error in _chain(exc):
+        text = str(error)
+        match = _SQLITE.search(text)
+        if match:
+            qualified = [name.rpartition(".") for name in match.group(1).split(", ")]
+            return qualified[0][0] or None, [column for _, _, column in qualified]
+        detail = getattr(error, "detail", None)
+        match = _POSTGRES.search(detail) if isinstance(detail, str) else None
+        if match:
+            columns = [column.strip().strip('"') for column in match.group(1).split(",")]
+            return getattr(error, "table_name", None), columns
+        match = _MYSQL.search(text)
+        if match:
+            table, _, key = match.group(1).rpartition(".")
+            return table or None, [key]
+    return None
+
+
 def violated_unique_field(model: type[Model], exc: BaseException) -> str | None:
     """The field of `model` whose unique constraint `exc` (an `IntegrityError`) reports, if any.
 
     Only a violation of one column of `model`'s own table counts: a composite key, another
     table's constraint or any other integrity error (a foreign key, a NOT NULL) is None.
     """
-    columns = {column: name for name, column in model._meta.fields_db_projection.items()}
-    table = model._meta.db_table
-    for error in _chain(exc):
-        text = str(error)
-        match = _SQLITE.search(text)
-        if match:
-            found = match.group(1).split(", ")
-            if len(found) != 1:
-                return None
-            owner, _, column = found[0].rpartition(".")
-            return columns.get(column) if owner == table else None
-        detail = getattr(error, "detail", None)
-        match = _POSTGRES.search(detail) if isinstance(detail, str) else None
-        if match:
-            if getattr(error, "table_name", table) != table:
-                return None
-            return columns.get(match.group(1).strip('"'))
-        match = _MYSQL.search(text)
-        if match:
-            owner, _, key = match.group(1).rpartition(".")
-            return columns.get(key) if owner in ("", table) else None
-    return None
+    found = violated_unique_columns(exc)
+    if found is None:
+        return None
+    table, columns = found
+    if len(columns) != 1 or table not in (None, model._meta.db_table):
+        return None
+    by_column = {column: name for name, column in model._meta.fields_db_projection.items()}
+    return by_column.get(columns[0])
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
