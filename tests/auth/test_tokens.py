@@ -22,6 +22,7 @@ from core.auth import (
     AuthOptions,
     JWTBackend,
     TokenBackend,
+    VerifiedTokens,
     configure_auth,
     create_access_token,
     create_refresh_token,
@@ -415,8 +416,67 @@ def test_non_positive_lifetimes_are_refused() -> None:
 
 def test_changing_the_secret_invalidates_old_tokens() -> None:
     token = create_access_token({"sub": "42"})
+    assert verify_token(token) is not None  # verified, hence remembered, under the old secret
     configure_auth(secret_key=OTHER_SECRET)
     assert verify_token(token) is None
+
+
+# --- verified tokens are remembered ------------------------------------------------------------
+
+
+def test_a_remembered_token_is_refused_once_it_expires() -> None:
+    token = create_access_token({"sub": "42"}, expires_delta=timedelta(seconds=1))
+    exp = verify_token(token)["exp"]  # type: ignore[index]
+    assert verify_token(token) is not None  # from the remembered claims
+    time.sleep(max(0.0, exp - time.time()) + 0.05)
+    assert verify_token(token) is None
+    assert decode_token(token) is None
+
+
+def test_remembered_claims_are_a_copy_for_each_caller() -> None:
+    token = create_access_token({"sub": "42"})
+    first = verify_token(token)
+    assert first is not None
+    first["sub"] = "1"
+    first["type"] = "refresh"
+    again = verify_token(token)
+    assert again is not None and again["sub"] == "42" and again["type"] == "access"
+
+
+def test_only_tokens_that_pass_every_check_are_remembered() -> None:
+    backend = get_token_backend()
+    assert isinstance(backend, JWTBackend)
+    backend.verified.clear()
+    header, payload, signature = create_access_token({"sub": "42"}).split(".")
+    forged = [
+        f"{header}.{payload}.{signature[:-2]}AA",
+        forge(claims(), secret=OTHER_SECRET),
+        forge(claims(exp=int(time.time()) - 1)),
+        create_access_token({"sub": "42"}, expires_delta=timedelta(seconds=-1)),
+    ]
+    for token in forged:
+        assert verify_token(token) is None
+        assert verify_token(token) is None
+    assert len(backend.verified) == 0
+    token = create_access_token({"sub": "42"})
+    assert verify_token(token) is not None
+    assert len(backend.verified) == 1
+    assert token.encode() not in repr(backend.verified._entries).encode()  # kept by its digest
+
+
+def test_remembered_tokens_are_bounded_oldest_first() -> None:
+    remembered = VerifiedTokens(size=2)
+    config = get_auth_config()
+    tokens = [create_access_token({"sub": str(n)}) for n in range(3)]
+    now = int(time.time())
+    for token in tokens:
+        payload = decode_token(token)
+        assert payload is not None
+        remembered.add(token, config, payload)
+    assert len(remembered) == 2
+    assert remembered.get(tokens[0], config, now) is None
+    assert [remembered.get(token, config, now)["sub"] for token in tokens[1:]] == ["1", "2"]  # type: ignore[index]
+    assert remembered.get(tokens[1], configure_auth(secret_key=OTHER_SECRET), now) is None
 
 
 # --- backends ----------------------------------------------------------------------------------

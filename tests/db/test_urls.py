@@ -49,7 +49,7 @@ def test_relative_sqlite_path_resolves_against_base_dir(tmp_path) -> None:
 def test_postgres_urls(url: str) -> None:
     parsed = parse_database_url(url)
     assert parsed.dialect == "postgres"
-    assert parsed.config["engine"] == "tortoise.backends.asyncpg"
+    assert parsed.config["engine"] == "core.db.asyncpg_client"
     assert parsed.credentials == {
         "host": "db.example",
         "port": 5433,

@@ -29,6 +29,7 @@ from core.auth.tokens import (
     verify_token,
 )
 from core.datetime import timezone
+from core.db.asyncpg_client import fetch_lookup
 
 #: The longest `jti` the revocation table holds; longer ones (custom backends) can't be revoked.
 _MAX_JTI_LENGTH = 64
@@ -152,7 +153,7 @@ async def _user_row(
         if list(built) == params:
             _USER_SQL[key] = sql
         params = list(built)
-    _, rows = await client.execute_query(sql, params)
+    rows = await fetch_lookup(client, sql, params)
     return dict(rows[0]) if rows else None
 
 

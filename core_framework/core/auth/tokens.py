@@ -12,6 +12,7 @@ database layer, which must check it in addition to `verify_token`.
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import time
 import uuid
@@ -34,6 +35,7 @@ __all__ = [
     "AuthConfig",
     "JWTBackend",
     "TokenBackend",
+    "VerifiedTokens",
     "auth_config_for",
     "configure_auth",
     "create_access_token",
@@ -228,10 +230,57 @@ def _claims_registry(issuer: str | None, audience: str | None) -> _ClaimsRegistr
     return _ClaimsRegistry(None, 0, **required)
 
 
+class VerifiedTokens:
+    """Claims of tokens verified lately, so a client's repeated Bearer token is parsed, its
+    signature and its claims checked once rather than on every request.
+
+    Only tokens that passed every check are kept, keyed by their SHA-256 (the token itself is
+    not stored). An entry counts only under the AuthConfig it was verified with: another app's
+    settings or a changed secret verify the token again. `exp` is checked at every use. What
+    can change while a token lives (revocation, the user's password and `is_active`) is not
+    cached here: `user_for_token` reads it from the database for every request.
+    """
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._entries: dict[bytes, tuple[AuthConfig, dict[str, Any]]] = {}
+
+    def get(self, token: str, config: AuthConfig, now: int) -> dict[str, Any] | None:
+        """A copy of the token's claims if it was verified under `config` and is unexpired."""
+        key = hashlib.sha256(token.encode()).digest()
+        entry = self._entries.get(key)
+        if entry is None or entry[0] is not config:
+            return None
+        claims = entry[1]
+        if claims["exp"] <= now:  # joserfc's rule: expired at `exp` itself
+            del self._entries[key]
+            return None
+        return dict(claims)
+
+    def add(self, token: str, config: AuthConfig, claims: dict[str, Any]) -> None:
+        """Remember a token that passed verification; the oldest entry makes room."""
+        if len(self._entries) >= self.size:
+            del self._entries[next(iter(self._entries))]
+        self._entries[hashlib.sha256(token.encode()).digest()] = (config, dict(claims))
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
 class JWTBackend(TokenBackend):
-    """The default backend: HMAC-signed JWTs through joserfc, per the active AuthConfig."""
+    """The default backend: HMAC-signed JWTs through joserfc, per the active AuthConfig.
+
+    Verified tokens are remembered (`VerifiedTokens`), so a client sending the same token on
+    every request pays for its signature and claim checks once.
+    """
 
     name = "jwt"
+
+    def __init__(self) -> None:
+        self.verified = VerifiedTokens()
 
     def create_token(
         self,
@@ -280,6 +329,10 @@ class JWTBackend(TokenBackend):
         if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
             return None
         config = get_auth_config()
+        registry = self._claims_registry(config)
+        claims = self.verified.get(token, config, registry.now)
+        if claims is not None:
+            return claims
         try:
             decoded = jwt.decode(token, _signing_key(config.secret_key), [config.algorithm])
             if decoded.header.get("alg") != config.algorithm:
@@ -288,9 +341,10 @@ class JWTBackend(TokenBackend):
             # RFC 7519 4.1.3: a token naming an audience is for that audience, never for us.
             if config.audience is None and "aud" in claims:
                 return None
-            self._claims_registry(config).validate(claims)
+            registry.validate(claims)
         except Exception:  # malformed, forged, expired, or JSON too deep: all just "invalid"
             return None
+        self.verified.add(token, config, claims)
         return claims
 
 

@@ -143,6 +143,8 @@ def parse_database_url(url: str, base_dir: str | None = None) -> DatabaseURL:
         config["engine"] = _mysql_engine(_MYSQL_DRIVERS[scheme], url)
     elif target in _DRIVERS:
         _require_driver(target, url)
+        if target == "asyncpg":
+            config["engine"] = "core.db.asyncpg_client"  # Tortoise's, with `fetch_lookup`
     dialect = {"asyncpg": "postgres", "psycopg": "postgres"}.get(target, target)
     return DatabaseURL(url=url, dialect=dialect, config=config)
 

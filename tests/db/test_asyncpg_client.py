@@ -1,0 +1,101 @@
+"""The asyncpg engine: the framework's lookups go back to the pool without asyncpg's reset.
+
+Every other statement keeps the reset, so what user code changes in a session (a SET, an
+advisory lock) never reaches the next request. Runs on the PostgreSQL server of `make test-pg`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import OperationalError
+from tortoise.transactions import in_transaction
+
+from core.db import connect, parse_database_url
+from core.db.asyncpg_client import AsyncpgClient, fetch_lookup
+from core.testing import database_url_for_tests
+
+pytestmark = pytest.mark.db
+
+
+def test_postgres_urls_use_the_engine() -> None:
+    for url in ("postgres://u:p@h/db", "postgresql+asyncpg://u:p@h/db", "asyncpg://u:p@h/db"):
+        assert parse_database_url(url).config["engine"] == "core.db.asyncpg_client"
+
+
+@pytest.fixture
+async def one_connection() -> AsyncIterator[tuple[BaseDBAsyncClient, list[str]]]:
+    """A pool of one connection, and every statement sent on it (asyncpg's query logger)."""
+    url = database_url_for_tests()
+    if not url.startswith("postgres"):
+        pytest.skip("asyncpg's pool reset is PostgreSQL's")
+    async with connect(f"{url}?minsize=1&maxsize=1", models=[]) as db:
+        assert isinstance(db, AsyncpgClient)
+        sent: list[str] = []
+        async with db.acquire_connection() as connection:
+            connection.add_query_logger(lambda record: sent.append(record.query))
+        sent.clear()  # the reset of that acquisition
+        yield db, sent
+
+
+def is_reset(query: str) -> bool:
+    return "RESET ALL" in query
+
+
+async def test_a_lookup_is_not_followed_by_the_reset(
+    one_connection: tuple[BaseDBAsyncClient, list[str]],
+) -> None:
+    db, sent = one_connection
+    rows = await fetch_lookup(db, "SELECT $1::int AS answer", [42])
+    assert [dict(row) for row in rows] == [{"answer": 42}]
+    assert sent == ["SELECT $1::int AS answer"]
+
+
+async def test_every_other_statement_is_followed_by_the_reset(
+    one_connection: tuple[BaseDBAsyncClient, list[str]],
+) -> None:
+    db, sent = one_connection
+    await db.execute_query("SET application_name = 'changed-by-user-code'")
+    assert len(sent) == 2 and is_reset(sent[1])
+    _, rows = await db.execute_query("SHOW application_name")
+    assert rows[0]["application_name"] != "changed-by-user-code"
+    await fetch_lookup(db, "SELECT 1", [])
+    await db.execute_query("SELECT 2")  # the skip was for one release only
+    assert sent[-2:] == ["SELECT 2", sent[1]]
+
+
+async def test_skipping_is_once_and_only_when_asked(
+    one_connection: tuple[BaseDBAsyncClient, list[str]],
+) -> None:
+    db, _ = one_connection
+    async with db.acquire_connection() as connection:
+        await connection.execute("SET application_name = 'kept'")
+        connection.skip_next_reset()
+    _, rows = await db.execute_query("SHOW application_name")
+    assert rows[0]["application_name"] == "kept"  # no reset after the skip...
+    _, rows = await db.execute_query("SHOW application_name")
+    assert rows[0]["application_name"] != "kept"  # ...and the next release resets again
+
+
+async def test_a_failed_lookup_is_a_tortoise_error_and_still_resets(
+    one_connection: tuple[BaseDBAsyncClient, list[str]],
+) -> None:
+    db, sent = one_connection
+    with pytest.raises(OperationalError, match="no_such_table"):
+        await fetch_lookup(db, "SELECT * FROM no_such_table", [])
+    assert is_reset(sent[-1])
+
+
+async def test_in_a_transaction_a_lookup_runs_on_the_transaction(
+    one_connection: tuple[BaseDBAsyncClient, list[str]],
+) -> None:
+    db, sent = one_connection
+    async with in_transaction(db.connection_name) as transaction:
+        await transaction.execute_query("CREATE TEMPORARY TABLE lookup_seen (id int)")
+        await transaction.execute_query("INSERT INTO lookup_seen VALUES (7)")
+        rows = await fetch_lookup(transaction, "SELECT id FROM lookup_seen", [])
+        assert [row["id"] for row in rows] == [7]
+        await transaction.rollback()
+    assert is_reset(sent[-1])
