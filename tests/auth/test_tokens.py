@@ -464,6 +464,15 @@ def test_only_tokens_that_pass_every_check_are_remembered() -> None:
     assert token.encode() not in repr(backend.verified._entries).encode()  # kept by its digest
 
 
+def test_size_zero_remembers_nothing() -> None:
+    backend = get_token_backend()
+    assert isinstance(backend, JWTBackend)
+    backend.verified.size = 0
+    token = create_access_token({"sub": "42"})
+    assert verify_token(token) is not None and verify_token(token) is not None
+    assert len(backend.verified) == 0
+
+
 def test_remembered_tokens_are_bounded_oldest_first() -> None:
     remembered = VerifiedTokens(size=2)
     config = get_auth_config()

@@ -258,8 +258,13 @@ class VerifiedTokens:
         return dict(claims)
 
     def add(self, token: str, config: AuthConfig, claims: dict[str, Any]) -> None:
-        """Remember a token that passed verification; the oldest entry makes room."""
-        if len(self._entries) >= self.size:
+        """Remember a token that passed verification; the oldest entry makes room.
+
+        `size = 0` remembers nothing: every request verifies its token again.
+        """
+        if self.size <= 0:
+            return
+        while len(self._entries) >= self.size:
             del self._entries[next(iter(self._entries))]
         self._entries[hashlib.sha256(token.encode()).digest()] = (config, dict(claims))
 
