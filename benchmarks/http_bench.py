@@ -34,8 +34,7 @@ token. A wrk run that sees any non-2xx response fails the benchmark.
 Runs are interleaved (framework list, hand-written list, framework retrieve, ...; the order
 flips every round) and the whole set repeats; medians are reported. Besides requests/s, the
 server's CPU time per request comes from /proc/<pid>/stat around each wrk run. With taskset the
-servers run on CPU 1, and wrk and the PostgreSQL server on CPU 0: in production the database
-has a machine of its own, so its work should not take turns with the app's on the app's CPU. Targets (issue 11), framework / hand-written req/s: >= 1.5
+servers run on CPU 1 and wrk on CPU 0. Targets (issue 11), framework / hand-written req/s: >= 1.5
 on list and retrieve and >= 1.0 on create, anonymous and authenticated; authenticated retrieve
 >= 0.7x the framework's anonymous retrieve; the APIView >= 0.9x the plain route; nested (issue
 14) >= 1.0. Missing a
@@ -465,20 +464,6 @@ def pin(cpu: int, pinning: bool) -> list[str]:
     return ["taskset", "-c", str(cpu)] if pinning else []
 
 
-def pin_postgres(cpu: int) -> None:
-    """Move `scripts/with-postgres.sh`'s server (the postmaster, hence every backend it forks
-    from now on, and its running processes) onto `cpu`."""
-    pid_file = Path(os.environ["PG_TEST_DATA_DIR"]) / "postmaster.pid"
-    postmaster = pid_file.read_text().split()[0]
-    children = subprocess.run(
-        ["pgrep", "-P", postmaster], capture_output=True, text=True, check=False
-    ).stdout.split()
-    for pid in (postmaster, *children):
-        subprocess.run(
-            ["taskset", "-a", "-p", "-c", str(cpu), pid], capture_output=True, check=True
-        )
-
-
 def server_options() -> tuple[str, str]:
     """The event loop and HTTP parser both apps get: uvloop/httptools when installed."""
     loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
@@ -838,11 +823,7 @@ def run_database(
         if any(case.auth for case in cases):
             check_tokens_required(servers, database)
 
-        pins = "no CPU pinning"
-        if args.pinning:
-            pins = "servers on CPU 1, wrk on CPU 0"
-            if database.name == "postgres":
-                pins = "servers on CPU 1, wrk and PostgreSQL on CPU 0"
+        pins = "servers on CPU 1, wrk on CPU 0" if args.pinning else "no CPU pinning"
         print()
         print(
             "HTTP benchmark: framework (CoreApp + ModelViewSet on AutoRouter, APIView) vs"
@@ -906,8 +887,6 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
         if name == "sqlite":
             database = SqliteDatabase(workdir, args.synchronous)
         else:
-            if args.pinning:
-                pin_postgres(0)
             database = PostgresDatabase(os.environ["DATABASE_URL"])
         try:
             results[name] = run_database(database, cases, args, workdir)
