@@ -244,6 +244,8 @@ async def test_a_revocation_is_seen_by_another_process_and_back(db, tmp_path: Pa
         user = await make_user(shared, "shared@example.com")
         revoked, fresh, revoked_by_child = access_for(user), access_for(user), access_for(user)
         assert await revoke_token(revoked, shared) is True
+        # Verified (so remembered by this process's token backend) before the child revokes it.
+        assert await resolve(revoked_by_child, shared) is not None
 
         report = await run_second_instance(url, revoked, fresh, revoked_by_child)
 

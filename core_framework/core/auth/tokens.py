@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field, fields
@@ -244,6 +245,7 @@ class VerifiedTokens:
     def __init__(self, size: int = 1024) -> None:
         self.size = size
         self._entries: dict[bytes, tuple[AuthConfig, dict[str, Any]]] = {}
+        self._lock = threading.Lock()  # sync code verifies tokens on threadpool threads too
 
     def get(self, token: str, config: AuthConfig, now: int) -> dict[str, Any] | None:
         """A copy of the token's claims if it was verified under `config` and is unexpired."""
@@ -253,7 +255,8 @@ class VerifiedTokens:
             return None
         claims = entry[1]
         if claims["exp"] <= now:  # joserfc's rule: expired at `exp` itself
-            del self._entries[key]
+            with self._lock:
+                self._entries.pop(key, None)
             return None
         return dict(claims)
 
@@ -264,15 +267,18 @@ class VerifiedTokens:
         """
         if self.size <= 0:
             return
-        while len(self._entries) >= self.size:
-            del self._entries[next(iter(self._entries))]
-        self._entries[hashlib.sha256(token.encode()).digest()] = (config, dict(claims))
+        key = hashlib.sha256(token.encode()).digest()
+        with self._lock:
+            while len(self._entries) >= self.size:
+                del self._entries[next(iter(self._entries))]
+            self._entries[key] = (config, dict(claims))
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def clear(self) -> None:
-        self._entries.clear()
+        with self._lock:
+            self._entries.clear()
 
 
 class JWTBackend(TokenBackend):
