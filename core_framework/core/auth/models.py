@@ -11,7 +11,7 @@ import hmac
 from collections.abc import Iterable
 from typing import Any, ClassVar, Self
 
-from tortoise import fields
+from tortoise import Tortoise, fields
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
@@ -24,6 +24,7 @@ from core.auth.hashers import (
     make_unusable_password,
     password_bytes,
 )
+from core.config import get_settings
 from core.datetime import DateTime, timezone
 from core.exceptions import ImproperlyConfigured
 from core.models import Field, Mapped, Model
@@ -592,10 +593,6 @@ def get_user_model() -> type[AbstractUser]:
     Looked up once per ORM start and USER_MODEL value, then cached.
     """
     global _user_model_cache
-    from tortoise import Tortoise
-
-    from core.config import get_settings
-
     apps = Tortoise.apps
     wanted = get_settings().user_model
     cached = _user_model_cache
