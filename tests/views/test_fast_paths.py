@@ -18,7 +18,7 @@ from tortoise.transactions import in_transaction
 
 from core import AutoRouter, CoreApp, ModelViewSet
 from core.permissions import AllowAny, IsOwner
-from core.testing import app_client, app_database, force_authenticate
+from core.testing import app_client, app_database, database_url_for_tests, force_authenticate
 from core.views import endpoints
 from core.views.endpoints import ActionEndpoint
 from core.views.plan import RoutePlan
@@ -239,6 +239,42 @@ async def test_create_is_one_insert_without_a_transaction(
     assert hooked.status_code == 201
     assert transactions == ["default"]
     assert next(sql for sql in statements if "posts" in sql).startswith("INSERT")
+
+
+@pytest.mark.db  # re-run on PostgreSQL
+async def test_on_postgresql_the_one_insert_goes_back_without_the_reset() -> None:
+    """The create's own INSERT changes no session state: no `RESET ALL` round trip after it.
+    A refused INSERT, and the statements of a transaction, keep the reset."""
+    url = database_url_for_tests()
+    if not url.startswith("postgres"):
+        pytest.skip("asyncpg's pool reset is PostgreSQL's")
+    router = AutoRouter(prefix="")
+    router.register("unique", VIEWS["unique"], basename="unique")
+    router.register("unique-validated", VIEWS["unique-validated"], basename="unique-validated")
+    async with app_client(app_with(router, database_url=f"{url}?minsize=1&maxsize=1")) as http:
+        db = app_database()
+        author = await User.create_user("author@example.com", "Password1", db=db)
+        force_authenticate(http, author)
+        sent: list[str] = []
+        async with db.acquire_connection() as connection:  # the pool's one connection
+            connection.add_query_logger(lambda record: sent.append(record.query))
+        sent.clear()
+        body = {"title": "T", "slug": "no-reset", "content": "c", "is_published": True}
+
+        created = await http.post("/unique/", json=body)
+        assert created.status_code == 201, created.text
+        assert [query.split(" ")[0] for query in sent] == ["SELECT", "INSERT"], sent  # auth, row
+        assert (await http.get(f"/unique/{created.json()['id']}/")).json() == created.json()
+
+        sent.clear()
+        refused = await http.post("/unique/", json=body)
+        assert refused.status_code == 422 and refused.json() == UNIQUE_422
+        assert "RESET ALL" in sent[-1], sent  # the failed INSERT's connection is reset
+        sent.clear()
+        hooked = await http.post("/unique-validated/", json={**body, "slug": "in-a-transaction"})
+        assert hooked.status_code == 201
+        assert "RESET ALL" in sent[-1], sent
+        assert await Post.objects.using(db).filter(slug__startswith="no-reset").count() == 1
 
 
 @pytest.mark.db  # re-run on PostgreSQL and MariaDB

@@ -14,7 +14,8 @@ the transaction commits when the action returns. `one_trip_create = False` turns
 
 A create that is nothing but its INSERT (`RoutePlan.single_insert_create`, on every database)
 opens no transaction at all: `model_saves_in_one_statement` once per route, `inserts_alone`
-per request, and then this module's `insert_and_commit` simply saves on the connection.
+per request, and then this module's `insert_and_commit` simply saves on the connection (on
+PostgreSQL, its own INSERT, whose connection goes back to the pool without asyncpg's reset).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from core.adapters.tortoise import (
     mark_saved,
     saves_as_plain_insert,
 )
+from core.db.asyncpg_client import AsyncpgClient
 from core.db.sqlite_client import SqliteTransactionWrapper
 
 T = TypeVar("T")
@@ -83,7 +85,8 @@ def inserts_plainly(obj: TortoiseModel) -> bool:
 async def insert_and_commit(
     db: BaseDBAsyncClient, obj: TortoiseModel, build: Callable[[Any], T]
 ) -> T:
-    """Save the new `obj` and return `build(obj)`; on SQLite, with the COMMIT, in one trip.
+    """Save the new `obj` and return `build(obj)`; on SQLite, with the COMMIT, in one trip;
+    on PostgreSQL outside a transaction, without asyncpg's reset round trip.
 
     The caller has checked `model_inserts_plainly(type(obj))`. `build` must be plain code (it
     may run on the database's thread): serializing the object is what it is for. When the
@@ -91,6 +94,14 @@ async def insert_and_commit(
     a later statement on `db` raises `TransactionManagementError`; otherwise it commits when
     the request's action returns.
     """
+    if isinstance(db, AsyncpgClient) and saves_as_plain_insert(obj):
+        # Outside a transaction on PostgreSQL: the INSERT is SQL of the framework's own, so
+        # its connection goes back without asyncpg's reset (`core.db.asyncpg_client`).
+        sql, values = insert_statement(db, obj)
+        (row,) = await db.fetch_without_reset(sql, values)
+        obj.pk = row[0]
+        mark_saved(obj)
+        return build(obj)
     if not (
         isinstance(db, SqliteTransactionWrapper) and db.can_finish() and saves_as_plain_insert(obj)
     ):
