@@ -105,3 +105,18 @@ def access_for(user: User, **options: Any) -> str:
 def bearer(token: str) -> dict[str, str]:
     """The `Authorization` header that sends `token`."""
     return {"Authorization": f"Bearer {token}"}
+
+
+async def statements_sent(db: BaseDBAsyncClient) -> list[str]:
+    """Every statement sent on `db` from now on, asyncpg's pool reset included (its query
+    logger). `db` is a PostgreSQL pool of one connection (a URL with `?maxsize=1`)."""
+    sent: list[str] = []
+    async with db.acquire_connection() as connection:
+        connection.add_query_logger(lambda record: sent.append(record.query))
+    sent.clear()  # the reset of that acquisition
+    return sent
+
+
+def is_pool_reset(statement: str) -> bool:
+    """Whether `statement` is asyncpg's reset (`... RESET ALL;`) of a released connection."""
+    return "RESET ALL" in statement

@@ -16,6 +16,7 @@ from tortoise.transactions import in_transaction
 from core.db import connect, parse_database_url
 from core.db.asyncpg_client import AsyncpgClient, fetch_lookup
 from core.testing import database_url_for_tests
+from tests.helpers import is_pool_reset, statements_sent
 
 pytestmark = pytest.mark.db
 
@@ -33,15 +34,7 @@ async def one_connection() -> AsyncIterator[tuple[BaseDBAsyncClient, list[str]]]
         pytest.skip("asyncpg's pool reset is PostgreSQL's")
     async with connect(f"{url}?minsize=1&maxsize=1", models=[]) as db:
         assert isinstance(db, AsyncpgClient)
-        sent: list[str] = []
-        async with db.acquire_connection() as connection:
-            connection.add_query_logger(lambda record: sent.append(record.query))
-        sent.clear()  # the reset of that acquisition
-        yield db, sent
-
-
-def is_reset(query: str) -> bool:
-    return "RESET ALL" in query
+        yield db, await statements_sent(db)
 
 
 async def test_a_lookup_is_not_followed_by_the_reset(
@@ -58,7 +51,7 @@ async def test_every_other_statement_is_followed_by_the_reset(
 ) -> None:
     db, sent = one_connection
     await db.execute_query("SET application_name = 'changed-by-user-code'")
-    assert len(sent) == 2 and is_reset(sent[1])
+    assert len(sent) == 2 and is_pool_reset(sent[1])
     _, rows = await db.execute_query("SHOW application_name")
     assert rows[0]["application_name"] != "changed-by-user-code"
     await fetch_lookup(db, "SELECT 1", [])
@@ -85,7 +78,7 @@ async def test_a_failed_lookup_is_a_tortoise_error_and_still_resets(
     db, sent = one_connection
     with pytest.raises(OperationalError, match="no_such_table"):
         await fetch_lookup(db, "SELECT * FROM no_such_table", [])
-    assert is_reset(sent[-1])
+    assert is_pool_reset(sent[-1])
 
 
 async def test_in_a_transaction_a_lookup_runs_on_the_transaction(
@@ -98,4 +91,4 @@ async def test_in_a_transaction_a_lookup_runs_on_the_transaction(
         rows = await fetch_lookup(transaction, "SELECT id FROM lookup_seen", [])
         assert [row["id"] for row in rows] == [7]
         await transaction.rollback()
-    assert is_reset(sent[-1])
+    assert is_pool_reset(sent[-1])

@@ -24,7 +24,7 @@ from core.views.endpoints import ActionEndpoint
 from core.views.plan import RoutePlan
 from tests.example_models import Post, User
 from tests.guide_app import PostInput, PostOutput
-from tests.helpers import app_with, count_queries, make_post
+from tests.helpers import app_with, count_queries, is_pool_reset, make_post, statements_sent
 
 log = logging.getLogger(__name__)
 
@@ -251,14 +251,12 @@ async def test_on_postgresql_the_one_insert_goes_back_without_the_reset() -> Non
     router = AutoRouter(prefix="")
     router.register("unique", VIEWS["unique"], basename="unique")
     router.register("unique-validated", VIEWS["unique-validated"], basename="unique-validated")
+    router.register("instances", VIEWS["instances"], basename="instances")
     async with app_client(app_with(router, database_url=f"{url}?minsize=1&maxsize=1")) as http:
         db = app_database()
         author = await User.create_user("author@example.com", "Password1", db=db)
         force_authenticate(http, author)
-        sent: list[str] = []
-        async with db.acquire_connection() as connection:  # the pool's one connection
-            connection.add_query_logger(lambda record: sent.append(record.query))
-        sent.clear()
+        sent = await statements_sent(db)
         body = {"title": "T", "slug": "no-reset", "content": "c", "is_published": True}
 
         created = await http.post("/unique/", json=body)
@@ -269,11 +267,15 @@ async def test_on_postgresql_the_one_insert_goes_back_without_the_reset() -> Non
         sent.clear()
         refused = await http.post("/unique/", json=body)
         assert refused.status_code == 422 and refused.json() == UNIQUE_422
-        assert "RESET ALL" in sent[-1], sent  # the failed INSERT's connection is reset
+        assert is_pool_reset(sent[-1]), sent  # the failed INSERT's connection is reset
         sent.clear()
         hooked = await http.post("/unique-validated/", json={**body, "slug": "in-a-transaction"})
         assert hooked.status_code == 201
-        assert "RESET ALL" in sent[-1], sent
+        assert is_pool_reset(sent[-1]), sent
+        sent.clear()  # the documented off switch: `one_trip_create = False` keeps the reset
+        plain = await http.post("/instances/", json={**body, "slug": "one-trip-off"})
+        assert plain.status_code == 201
+        assert is_pool_reset(sent[-1]), sent
         assert await Post.objects.using(db).filter(slug__startswith="no-reset").count() == 1
 
 

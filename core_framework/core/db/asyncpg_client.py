@@ -1,12 +1,13 @@
-"""Tortoise's asyncpg engine, with a lookup that hands its connection back without a reset.
+"""Tortoise's asyncpg engine, whose own statements hand their connection back without a reset.
 
 asyncpg resets every connection it takes back into its pool (`SELECT pg_advisory_unlock_all();
 CLOSE ALL; UNLISTEN *; RESET ALL;`): one more round trip after each statement run outside a
-transaction, because it cannot know what the statement changed in the session. A SELECT the
-framework writes itself, which sets nothing, takes no lock and opens no cursor, leaves nothing
-to reset. `fetch_without_reset` runs such a lookup (the user behind a Bearer token, see
-`core.auth.revocation`) and returns its connection with asyncpg's own checks only: a
-transaction left open would still be rolled back. Every other statement keeps the full reset.
+transaction, because it cannot know what the statement changed in the session. A statement
+the framework writes in full, with every value bound, sets nothing, takes no lock and opens no
+cursor, so it leaves nothing to reset. `fetch_without_reset` runs one (the user behind a Bearer
+token, `core.auth.revocation`; the INSERT of a single-INSERT create, `core.db.one_trip`) and
+returns its connection with asyncpg's own checks only: a transaction left open would still be
+rolled back. Every other statement keeps the full reset.
 Used as the engine of every `postgres://`, `postgresql://` and `asyncpg://` URL.
 """
 
@@ -44,8 +45,8 @@ class AsyncpgClient(AsyncpgDBClient):
 
     @translate_exceptions
     async def fetch_without_reset(self, sql: str, params: list[Any]) -> list[Any]:
-        """The rows of `sql`, a lookup that changes no session state, on a pooled connection
-        that goes back to the pool without asyncpg's reset round trip."""
+        """The rows of `sql`, a statement of the framework's own that changes no session state,
+        on a pooled connection that goes back to the pool without asyncpg's reset round trip."""
         async with self.acquire_connection() as connection:
             self.log.debug("%s: %s", sql, params)
             rows: list[Any] = await connection.fetch(sql, *params)
