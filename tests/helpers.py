@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -113,7 +114,14 @@ async def statements_sent(db: BaseDBAsyncClient) -> list[str]:
     sent: list[str] = []
     async with db.acquire_connection() as connection:
         connection.add_query_logger(lambda record: sent.append(record.query))
+    await settled(sent)  # asyncpg calls loggers from the event loop, after the statement
     sent.clear()  # the reset of that acquisition
+    return sent
+
+
+async def settled(sent: list[str]) -> list[str]:
+    """`sent` once the loggers of the statements sent so far have run (one loop turn)."""
+    await asyncio.sleep(0)
     return sent
 
 

@@ -14,7 +14,8 @@ from typing import Any
 
 import aiosqlite
 import pytest
-from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.asyncpg.client import AsyncpgDBClient
+from tortoise.backends.base.client import BaseDBAsyncClient, PoolConnectionWrapper
 from tortoise.expressions import Q
 from tortoise.migrations.executor import MigrationExecutor
 from tortoise.migrations.schema_editor.base import BaseSchemaEditor
@@ -285,3 +286,22 @@ async def test_schema_editors_and_the_executor(sqlite_db: BaseDBAsyncClient) -> 
         "BaseSchemaEditor._run_sql",
         "no longer collects SQL with collect_sql",
     )
+
+
+def test_pooled_clients_keep_their_pool_and_its_lock() -> None:
+    db = AsyncpgDBClient(
+        connection_name="unconnected", user="u", password="p", database="d", host="h", port=1
+    )
+    check(adapter.client_pool(db) is None, "AsyncpgDBClient._pool", "is set before connecting")
+    check(
+        isinstance(adapter.pool_init_lock(db), asyncio.Lock),
+        "AsyncpgDBClient._pool_init_lock",
+        "is no asyncio.Lock",
+    )
+    wrapper = db.acquire_connection()
+    check(
+        isinstance(wrapper, PoolConnectionWrapper) and wrapper.client is db,
+        "AsyncpgDBClient.acquire_connection",
+        "no longer returns a PoolConnectionWrapper (core.db.asyncpg_client subclasses it)",
+    )
+    method(PoolConnectionWrapper, "__aexit__", "exc_type", "exc_val", "exc_tb")

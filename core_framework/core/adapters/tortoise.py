@@ -169,6 +169,17 @@ def client_lock(client: Any) -> asyncio.Lock:
     return lock
 
 
+def client_pool(client: Any) -> Any:
+    """A pooled client's driver pool (None until it connects)."""
+    return client._pool
+
+
+def pool_init_lock(client: Any) -> asyncio.Lock:
+    """The lock under which a pooled client creates its pool (once, at first use)."""
+    lock: asyncio.Lock = client._pool_init_lock
+    return lock
+
+
 def transaction_context(client: BaseDBAsyncClient) -> TransactionContext:
     """`client`'s transaction (a savepoint when `client` is already in one)."""
     return client._in_transaction()

@@ -1,14 +1,23 @@
-"""Tortoise's asyncpg engine, whose own statements hand their connection back without a reset.
+"""Tortoise's asyncpg engine, with cheaper ways to hand a connection back to the pool.
 
 asyncpg resets every connection it takes back into its pool (`SELECT pg_advisory_unlock_all();
 CLOSE ALL; UNLISTEN *; RESET ALL;`): one more round trip after each statement run outside a
-transaction, because it cannot know what the statement changed in the session. A statement
-the framework writes in full, with every value bound, sets nothing, takes no lock and opens no
-cursor, so it leaves nothing to reset. `fetch_without_reset` runs one (the user behind a Bearer
-token, `core.auth.revocation`; the INSERT of a single-INSERT create, `core.db.one_trip`) and
-returns its connection with asyncpg's own checks only: a transaction left open would still be
-rolled back. Every other statement keeps the full reset.
-Used as the engine of every `postgres://`, `postgresql://` and `asyncpg://` URL.
+transaction, because it cannot know what the statement changed in the session. Here:
+
+- A statement the framework writes in full, with every value bound, sets nothing, takes no lock
+  and opens no cursor, so it leaves nothing to reset. `fetch_without_reset` runs one (the user
+  behind a Bearer token, `core.auth.revocation`; the INSERT of a single-INSERT create,
+  `core.db.one_trip`) and gives its connection back without the reset.
+- Every other statement keeps the reset, but sends it itself before giving the connection back
+  (`give_back`). asyncpg's `Pool.release` would send it from a task of its own, shielded from
+  cancellation; here a cancellation during the reset falls back to `Pool.release`, and the
+  release itself, with nothing left to wait for, has no await for a cancellation to hit.
+  That saves the task: about 10 µs of CPU per statement.
+
+A transaction left open is still rolled back by asyncpg's release. Transactions themselves
+acquire and release through Tortoise and asyncpg unchanged.
+Used as the engine of every `postgres://`, `postgresql://` and `asyncpg://` URL. asyncpg's pool
+internals are reached through `core.adapters.asyncpg`.
 """
 
 from __future__ import annotations
@@ -17,8 +26,11 @@ from typing import Any
 
 import asyncpg
 from tortoise.backends.asyncpg.client import AsyncpgDBClient
-from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.client import BaseDBAsyncClient, PoolConnectionWrapper
 from tortoise.backends.base_postgres.client import translate_exceptions
+
+from core.adapters.asyncpg import release_at_once, releases_at_once
+from core.adapters.tortoise import client_pool, pool_init_lock
 
 
 class PooledConnection(asyncpg.Connection):
@@ -39,9 +51,12 @@ class PooledConnection(asyncpg.Connection):
 
 
 class AsyncpgClient(AsyncpgDBClient):
-    """Tortoise's asyncpg client on `PooledConnection`s."""
+    """Tortoise's asyncpg client on `PooledConnection`s, handing them back with `give_back`."""
 
     connection_class = PooledConnection
+
+    def acquire_connection(self) -> _GivenBack:
+        return _GivenBack(self, pool_init_lock(self))
 
     @translate_exceptions
     async def fetch_without_reset(self, sql: str, params: list[Any]) -> list[Any]:
@@ -52,6 +67,29 @@ class AsyncpgClient(AsyncpgDBClient):
             rows: list[Any] = await connection.fetch(sql, *params)
             connection.skip_next_reset()
             return rows
+
+
+class _GivenBack(PoolConnectionWrapper[PooledConnection]):
+    """Tortoise's acquire-and-release wrapper, releasing with `give_back`."""
+
+    async def __aexit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
+        await give_back(client_pool(self.client), self.connection)
+
+
+async def give_back(pool: asyncpg.Pool, proxy: Any) -> None:
+    """Reset the pool connection `proxy` (unless its reset is skipped) and release it, without
+    `Pool.release`'s shielding task when asyncpg's release has nothing left to await."""
+    if not proxy._skip_reset and releases_at_once(pool, proxy):
+        try:
+            await proxy.execute(proxy.get_reset_query())
+        except BaseException:
+            await pool.release(proxy)  # resets again, or terminates a broken connection
+            raise
+        proxy.skip_next_reset()
+    if proxy._skip_reset and releases_at_once(pool, proxy):
+        await release_at_once(proxy)
+    else:
+        await pool.release(proxy)
 
 
 client_class = AsyncpgClient
