@@ -176,7 +176,7 @@ def test_core_run_says_which_foreign_key_points_nowhere(tmp_path: Path) -> None:
 DRIVERS = [
     ("mysql://u:secret@localhost/shop", ["aiomysql", "asyncmy"], "core-framework[mysql]"),
     ("mysql+asyncmy://u:secret@localhost/shop", ["aiomysql", "asyncmy"], "core-framework[mysql]"),
-    ("postgresql://u:secret@localhost/shop", ["asyncpg"], "'asyncpg<1,>=0.30.0'"),
+    ("postgresql://u:secret@localhost/shop", ["asyncpg"], "'asyncpg<0.33,>=0.30.0'"),
     ("postgresql+psycopg://u:secret@localhost/shop", ["psycopg"], "'tortoise-orm[psycopg]'"),
 ]
 

@@ -15,7 +15,8 @@ the transaction commits when the action returns. `one_trip_create = False` turns
 A create that is nothing but its INSERT (`RoutePlan.single_insert_create`, on every database)
 opens no transaction at all: `model_saves_in_one_statement` once per route, `inserts_alone`
 per request, and then this module's `insert_and_commit` simply saves on the connection (on
-PostgreSQL, its own INSERT, whose connection goes back to the pool without asyncpg's reset).
+PostgreSQL, its own INSERT, whose connection goes back to the pool without asyncpg's reset; on
+SQLite, its INSERT committed with those of concurrent creates, `core.db.group_commit`).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from core.adapters.tortoise import (
     saves_as_plain_insert,
 )
 from core.db.asyncpg_client import AsyncpgClient
-from core.db.sqlite_client import SqliteTransactionWrapper
+from core.db.sqlite_client import SqliteClient, SqliteTransactionWrapper
 
 T = TypeVar("T")
 
@@ -85,8 +86,9 @@ def inserts_plainly(obj: TortoiseModel) -> bool:
 async def insert_and_commit(
     db: BaseDBAsyncClient, obj: TortoiseModel, build: Callable[[Any], T]
 ) -> T:
-    """Save the new `obj` and return `build(obj)`; on SQLite, with the COMMIT, in one trip;
-    on PostgreSQL outside a transaction, without asyncpg's reset round trip.
+    """Save the new `obj` and return `build(obj)`; on SQLite, with the COMMIT, in one trip (in
+    a transaction) or in a group commit (outside one); on PostgreSQL outside a transaction,
+    without asyncpg's reset round trip.
 
     The caller has checked `model_inserts_plainly(type(obj))`. `build` must be plain code (it
     may run on the database's thread): serializing the object is what it is for. When the
@@ -100,6 +102,12 @@ async def insert_and_commit(
         sql, values = insert_statement(db, obj)
         (row,) = await db.fetch_without_reset(sql, values)
         obj.pk = row[0]
+        mark_saved(obj)
+        return build(obj)
+    if isinstance(db, SqliteClient) and saves_as_plain_insert(obj):
+        # Outside a transaction on SQLite: committed with the INSERTs of concurrent creates,
+        # one COMMIT for all of them (`core.db.group_commit`).
+        obj.pk = await db.insert_groups.insert(*insert_statement(db, obj))
         mark_saved(obj)
         return build(obj)
     if not (

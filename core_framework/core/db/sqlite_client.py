@@ -34,6 +34,7 @@ from core.adapters.tortoise import (
     transaction_connection,
     transaction_finalized,
 )
+from core.db.group_commit import InsertGroups
 from core.db.sqlite import strict_identifiers
 
 T = TypeVar("T")
@@ -170,6 +171,8 @@ class SqliteClient(tortoise_sqlite.SqliteClient):
         super().__init__(file_path, **kwargs)
         for pragma, value in DEFAULT_PRAGMAS.items():
             self.pragmas.setdefault(pragma, value)
+        #: Single-row INSERTs outside a transaction, committed in groups (`core.db.group_commit`).
+        self.insert_groups = InsertGroups(self)
 
     async def _post_connect(self) -> None:
         """Double-quoted names that match no column are errors, never string literals."""
