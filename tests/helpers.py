@@ -119,6 +119,23 @@ async def statements_sent(db: BaseDBAsyncClient) -> list[str]:
     return sent
 
 
+@contextmanager
+def tasks_started() -> Iterator[list[Any]]:
+    """The coroutines that asyncio tasks are started for in the block (on the running loop)."""
+    loop = asyncio.get_running_loop()
+    started: list[Any] = []
+
+    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+        started.append(coro)
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    loop.set_task_factory(factory)  # type: ignore[arg-type]
+    try:
+        yield started
+    finally:
+        loop.set_task_factory(None)
+
+
 async def settled(sent: list[str]) -> list[str]:
     """`sent` once the loggers of the statements sent so far have run (one loop turn)."""
     await asyncio.sleep(0)

@@ -5,7 +5,6 @@ Runs on the PostgreSQL server of `make test-pg`, on a real pool of one connectio
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,6 +15,7 @@ from core.adapters.tortoise import client_pool
 from core.db import connect
 from core.testing import database_url_for_tests
 from tests.adapters.upstream import attribute, require
+from tests.helpers import tasks_started
 
 pytestmark = pytest.mark.db
 
@@ -74,19 +74,9 @@ async def test_release_at_once_gives_the_connection_back_without_a_task(pool: An
     await proxy.fetch("SELECT 1")
     proxy.skip_next_reset()  # `core.db.asyncpg_client.PooledConnection`: no reset to send
     assert releases_at_once(pool, proxy)
-    loop = asyncio.get_running_loop()
-    created: list[Any] = []
-
-    def count_tasks(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
-        created.append(coro)
-        return asyncio.Task(coro, loop=loop, **kwargs)
-
-    loop.set_task_factory(count_tasks)  # type: ignore[arg-type]
-    try:
+    with tasks_started() as started:
         await release_at_once(proxy)
-    finally:
-        loop.set_task_factory(None)
-    check(created == [], "PoolConnectionHolder.release", "now starts a task")
+    check(started == [], "PoolConnectionHolder.release", "now starts a task")
     check(pool.get_idle_size() == 1, "PoolConnectionHolder.release", "keeps the connection")
     async with pool.acquire() as again:  # and it is usable again at once
         check(await again.fetchval("SELECT 2") == 2, "Pool.acquire", "hands out a dead one")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
 
 import asyncpg
 import pytest
@@ -21,7 +20,7 @@ from core.adapters.tortoise import client_pool
 from core.db import connect, parse_database_url
 from core.db.asyncpg_client import AsyncpgClient, PooledConnection, fetch_lookup, give_back
 from core.testing import database_url_for_tests
-from tests.helpers import is_pool_reset, settled, statements_sent
+from tests.helpers import is_pool_reset, settled, statements_sent, tasks_started
 
 pytestmark = pytest.mark.db
 
@@ -103,19 +102,9 @@ async def test_a_statement_is_reset_and_released_without_a_task(
     one_connection: tuple[BaseDBAsyncClient, list[str]],
 ) -> None:
     db, sent = one_connection
-    loop = asyncio.get_running_loop()
-    created: list[Any] = []
-
-    def count_tasks(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
-        created.append(coro)
-        return asyncio.Task(coro, loop=loop, **kwargs)
-
-    loop.set_task_factory(count_tasks)  # type: ignore[arg-type]
-    try:
+    with tasks_started() as started:
         await db.execute_query("SET application_name = 'changed-by-user-code'")
-    finally:
-        loop.set_task_factory(None)
-    assert created == []
+    assert started == []
     assert len(await settled(sent)) == 2 and is_pool_reset(sent[1])
     assert client_pool(db).get_idle_size() == 1
 
