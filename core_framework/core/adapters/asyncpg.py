@@ -3,8 +3,8 @@
 `Pool.release` runs the connection holder's release in a task of its own, shielded from
 cancellation, because that release may await (a reset query, a rollback, closing the
 connection). `core.db.asyncpg_client` sends the reset itself and then releases directly when
-nothing is left to await: that needs the holder and the conditions under which its release
-would wait.
+nothing is left to await: that needs the holder, the conditions under which its release would
+wait, and the steps of `PoolConnectionHolder.release` that follow the reset.
 """
 
 from __future__ import annotations
@@ -35,7 +35,13 @@ def releases_at_once(pool: asyncpg.Pool, proxy: Any) -> bool:
 
 
 async def release_at_once(proxy: Any) -> None:
-    """`Pool.release(proxy)` without its shielding task; only when `releases_at_once`."""
-    proxy._con._on_release()
+    """Return `proxy`'s connection to the pool, as `Pool.release` does but without its shielding
+    task and without `Connection.reset`: the caller has reset the session (or left nothing to
+    reset) and checked `releases_at_once`, so there is nothing to await."""
+    connection = proxy._con
     holder = proxy._holder
-    await holder.release(holder._timeout)
+    connection._on_release()
+    holder._timeout = None
+    await connection._reset()  # forgets listeners; outside a transaction it never awaits
+    holder._release()
+    holder._setup_inactive_callback()

@@ -79,17 +79,18 @@ class _GivenBack(PoolConnectionWrapper[PooledConnection]):
 async def give_back(pool: asyncpg.Pool, proxy: Any) -> None:
     """Reset the pool connection `proxy` (unless its reset is skipped) and release it, without
     `Pool.release`'s shielding task when asyncpg's release has nothing left to await."""
-    if not proxy._skip_reset and releases_at_once(pool, proxy):
-        try:
-            await proxy.execute(proxy.get_reset_query())
-        except BaseException:
-            await pool.release(proxy)  # resets again, or terminates a broken connection
-            raise
-        proxy.skip_next_reset()
-    if proxy._skip_reset and releases_at_once(pool, proxy):
-        await release_at_once(proxy)
-    else:
-        await pool.release(proxy)
+    if releases_at_once(pool, proxy):
+        query = proxy.get_reset_query()  # "" when the reset is skipped (the skip is used up)
+        if query:
+            try:
+                await proxy.execute(query)
+            except BaseException:
+                await pool.release(proxy)  # resets again, or terminates a broken connection
+                raise
+        if releases_at_once(pool, proxy):  # still, after the reset's round trip
+            await release_at_once(proxy)
+            return
+    await pool.release(proxy)
 
 
 client_class = AsyncpgClient
