@@ -136,3 +136,13 @@ async def test_a_reset_cancelled_midway_still_returns_a_reset_connection() -> No
         assert name != "left-by-a-cancelled-request"  # ...and reset
     finally:
         await pool.close()
+
+
+async def test_the_url_sets_how_long_idle_connections_stay_open() -> None:
+    url = database_url_for_tests()
+    if not url.startswith("postgres"):
+        pytest.skip("asyncpg's pool is PostgreSQL's")
+    for query, seconds in (("", 300.0), ("?max_inactive_connection_lifetime=0", 0.0)):
+        async with connect(f"{url}{query}", models=[]) as db:
+            await db.execute_query("SELECT 1")
+            assert client_pool(db)._max_inactive_connection_lifetime == seconds
