@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from fastapi import APIRouter
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -106,6 +107,14 @@ def access_for(user: User, **options: Any) -> str:
 def bearer(token: str) -> dict[str, str]:
     """The `Authorization` header that sends `token`."""
     return {"Authorization": f"Bearer {token}"}
+
+
+def postgres_url(reason: str) -> str:
+    """The test database's URL; the test is skipped, saying `reason`, unless it is PostgreSQL."""
+    url = database_url_for_tests()
+    if not url.startswith("postgres"):
+        pytest.skip(reason)
+    return url
 
 
 async def statements_sent(db: BaseDBAsyncClient) -> list[str]:

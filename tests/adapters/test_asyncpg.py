@@ -13,9 +13,8 @@ import pytest
 from core.adapters.asyncpg import WRITTEN_FOR, release_at_once, releases_at_once
 from core.adapters.tortoise import client_pool
 from core.db import connect
-from core.testing import database_url_for_tests
 from tests.adapters.upstream import attribute, require
-from tests.helpers import tasks_started
+from tests.helpers import postgres_url, tasks_started
 
 pytestmark = pytest.mark.db
 
@@ -27,9 +26,7 @@ def check(condition: Any, name: str, what: str) -> None:
 @pytest.fixture
 async def pool() -> AsyncIterator[Any]:
     """The asyncpg pool, of one connection, behind a `core.db.connect` client."""
-    url = database_url_for_tests()
-    if not url.startswith("postgres"):
-        pytest.skip("asyncpg is the PostgreSQL driver")
+    url = postgres_url("asyncpg is the PostgreSQL driver")
     async with connect(f"{url}?minsize=1&maxsize=1", models=[]) as db:
         await db.execute_query("SELECT 1")  # the pool exists from the first statement on
         yield client_pool(db)

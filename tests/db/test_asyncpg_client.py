@@ -19,8 +19,7 @@ from tortoise.transactions import in_transaction
 from core.adapters.tortoise import client_pool
 from core.db import connect, parse_database_url
 from core.db.asyncpg_client import AsyncpgClient, PooledConnection, fetch_lookup, give_back
-from core.testing import database_url_for_tests
-from tests.helpers import is_pool_reset, settled, statements_sent, tasks_started
+from tests.helpers import is_pool_reset, postgres_url, settled, statements_sent, tasks_started
 
 pytestmark = pytest.mark.db
 
@@ -33,9 +32,7 @@ def test_postgres_urls_use_the_engine() -> None:
 @pytest.fixture
 async def one_connection() -> AsyncIterator[tuple[BaseDBAsyncClient, list[str]]]:
     """A pool of one connection, and every statement sent on it (asyncpg's query logger)."""
-    url = database_url_for_tests()
-    if not url.startswith("postgres"):
-        pytest.skip("asyncpg's pool reset is PostgreSQL's")
+    url = postgres_url("asyncpg's pool reset is PostgreSQL's")
     async with connect(f"{url}?minsize=1&maxsize=1", models=[]) as db:
         assert isinstance(db, AsyncpgClient)
         yield db, await statements_sent(db)
@@ -118,9 +115,7 @@ class SlowReset(PooledConnection):
 
 
 async def test_a_reset_cancelled_midway_still_returns_a_reset_connection() -> None:
-    url = database_url_for_tests()
-    if not url.startswith("postgres"):
-        pytest.skip("asyncpg's pool reset is PostgreSQL's")
+    url = postgres_url("asyncpg's pool reset is PostgreSQL's")
     dsn = "postgresql://" + url.split("://", 1)[1]
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=1, connection_class=SlowReset)
     try:
@@ -139,9 +134,7 @@ async def test_a_reset_cancelled_midway_still_returns_a_reset_connection() -> No
 
 
 async def test_the_url_sets_how_long_idle_connections_stay_open() -> None:
-    url = database_url_for_tests()
-    if not url.startswith("postgres"):
-        pytest.skip("asyncpg's pool is PostgreSQL's")
+    url = postgres_url("asyncpg's pool is PostgreSQL's")
     for query, seconds in (("", 300.0), ("?max_inactive_connection_lifetime=0", 0.0)):
         async with connect(f"{url}{query}", models=[]) as db:
             await db.execute_query("SELECT 1")

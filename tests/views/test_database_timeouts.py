@@ -7,10 +7,10 @@ import pytest
 
 from core import AutoRouter, Settings
 from core.db.config import apply_request_timeouts, build_tortoise_config
-from core.testing import app_client, app_database, database_url_for_tests, force_authenticate
+from core.testing import app_client, app_database, force_authenticate
 from tests.example_models import Post, User
 from tests.guide_app import PostViewSet
-from tests.helpers import app_with, make_post
+from tests.helpers import app_with, make_post, postgres_url
 
 
 def test_timeouts_reach_postgresql_connections_only() -> None:
@@ -33,9 +33,7 @@ def test_timeouts_reach_postgresql_connections_only() -> None:
 
 @pytest.mark.db
 async def test_a_request_on_a_locked_row_is_a_503_with_retry_after() -> None:
-    url = database_url_for_tests()
-    if not url.startswith("postgres"):
-        pytest.skip("lock_timeout is PostgreSQL's (SQLite runs one writer at a time in-process)")
+    url = postgres_url("lock_timeout is PostgreSQL's (SQLite runs one writer at a time in-process)")
     router = AutoRouter(prefix="/api/v1/posts")
     router.register("", PostViewSet, basename="post")
     app = app_with(

@@ -18,7 +18,7 @@ from tortoise.transactions import in_transaction
 
 from core import AutoRouter, CoreApp, ModelViewSet
 from core.permissions import AllowAny, IsOwner
-from core.testing import app_client, app_database, database_url_for_tests, force_authenticate
+from core.testing import app_client, app_database, force_authenticate
 from core.views import endpoints
 from core.views.endpoints import ActionEndpoint
 from core.views.plan import RoutePlan
@@ -29,6 +29,7 @@ from tests.helpers import (
     count_queries,
     is_pool_reset,
     make_post,
+    postgres_url,
     settled,
     statements_sent,
 )
@@ -252,9 +253,7 @@ async def test_create_is_one_insert_without_a_transaction(
 async def test_on_postgresql_the_one_insert_goes_back_without_the_reset() -> None:
     """The create's own INSERT changes no session state: no `RESET ALL` round trip after it.
     A refused INSERT, and the statements of a transaction, keep the reset."""
-    url = database_url_for_tests()
-    if not url.startswith("postgres"):
-        pytest.skip("asyncpg's pool reset is PostgreSQL's")
+    url = postgres_url("asyncpg's pool reset is PostgreSQL's")
     router = AutoRouter(prefix="")
     router.register("unique", VIEWS["unique"], basename="unique")
     router.register("unique-validated", VIEWS["unique-validated"], basename="unique-validated")

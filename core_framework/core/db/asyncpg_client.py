@@ -68,6 +68,12 @@ class AsyncpgClient(AsyncpgDBClient):
             connection.skip_next_reset()
             return rows
 
+    async def insert_alone(self, sql: str, values: list[Any]) -> Any:
+        """Run the framework's INSERT ... RETURNING of one row outside a transaction (it commits
+        itself), without the reset; the row's primary key."""
+        (row,) = await self.fetch_without_reset(sql, values)
+        return row[0]
+
 
 class _GivenBack(PoolConnectionWrapper[PooledConnection]):
     """Tortoise's acquire-and-release wrapper, releasing with `give_back`."""
@@ -87,7 +93,7 @@ async def give_back(pool: asyncpg.Pool, proxy: Any) -> None:
             except BaseException:
                 await pool.release(proxy)  # resets again, or terminates a broken connection
                 raise
-        if releases_at_once(pool, proxy):  # still, after the reset's round trip
+        if not query or releases_at_once(pool, proxy):  # still, after the reset's round trip
             await release_at_once(proxy)
             return
     await pool.release(proxy)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.exceptions import IntegrityError, OperationalError
+from tortoise.backends.sqlite.client import translate_exceptions
 
 from core.adapters.aiosqlite import run_on_thread, sqlite_connection
 
@@ -43,8 +43,10 @@ class InsertGroups:
         self._waiting: list[_Insert] = []
         self._committing: asyncio.Task[None] | None = None
 
+    @translate_exceptions
     async def insert(self, sql: str, values: list[Any]) -> int:
-        """Run the INSERT `sql` with `values` and commit it; its row's rowid.
+        """Run the INSERT `sql` with `values` and commit it; its row's rowid. SQLite's errors
+        are raised as Tortoise's SQLite client raises them (`IntegrityError`, ...).
 
         A caller cancelled before its group starts is dropped from it; one cancelled after
         that has its row committed anyway, as with any statement already sent.
@@ -79,7 +81,7 @@ class InsertGroups:
         except Exception as error:  # the trip failed (say the COMMIT): nothing was written
             for item in group:
                 if not item.rowid.done():
-                    item.rowid.set_exception(_translated(error))
+                    item.rowid.set_exception(error)
             return
         except BaseException:  # this task was cancelled (the loop is closing)
             for item in group:
@@ -89,7 +91,7 @@ class InsertGroups:
             if item.rowid.done():
                 continue
             if isinstance(outcome, Exception):
-                item.rowid.set_exception(_translated(outcome))
+                item.rowid.set_exception(outcome)
             else:
                 item.rowid.set_result(outcome)
 
@@ -124,12 +126,3 @@ def _rowid(cursor: sqlite3.Cursor) -> int:
     rowid = cursor.lastrowid
     assert rowid is not None  # an INSERT always sets it
     return rowid
-
-
-def _translated(error: BaseException) -> BaseException:
-    """The error as Tortoise's SQLite client raises it (its `translate_exceptions`)."""
-    if isinstance(error, sqlite3.IntegrityError):
-        return IntegrityError(error)
-    if isinstance(error, sqlite3.OperationalError):
-        return OperationalError(error)
-    return error

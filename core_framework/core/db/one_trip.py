@@ -96,18 +96,11 @@ async def insert_and_commit(
     a later statement on `db` raises `TransactionManagementError`; otherwise it commits when
     the request's action returns.
     """
-    if isinstance(db, AsyncpgClient) and saves_as_plain_insert(obj):
-        # Outside a transaction on PostgreSQL: the INSERT is SQL of the framework's own, so
-        # its connection goes back without asyncpg's reset (`core.db.asyncpg_client`).
-        sql, values = insert_statement(db, obj)
-        (row,) = await db.fetch_without_reset(sql, values)
-        obj.pk = row[0]
-        mark_saved(obj)
-        return build(obj)
-    if isinstance(db, SqliteClient) and saves_as_plain_insert(obj):
-        # Outside a transaction on SQLite: committed with the INSERTs of concurrent creates,
-        # one COMMIT for all of them (`core.db.group_commit`).
-        obj.pk = await db.insert_groups.insert(*insert_statement(db, obj))
+    if isinstance(db, AsyncpgClient | SqliteClient) and saves_as_plain_insert(obj):
+        # Outside a transaction, the INSERT commits itself: on PostgreSQL its connection goes
+        # back without asyncpg's reset, on SQLite it commits with the INSERTs of concurrent
+        # creates (`insert_alone`).
+        obj.pk = await db.insert_alone(*insert_statement(db, obj))
         mark_saved(obj)
         return build(obj)
     if not (

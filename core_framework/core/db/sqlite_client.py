@@ -174,6 +174,11 @@ class SqliteClient(tortoise_sqlite.SqliteClient):
         #: Single-row INSERTs outside a transaction, committed in groups (`core.db.group_commit`).
         self.insert_groups = InsertGroups(self)
 
+    async def insert_alone(self, sql: str, values: list[Any]) -> int:
+        """Run the framework's INSERT of one row outside a transaction and commit it (with those
+        of concurrent creates, `core.db.group_commit`); the row's rowid."""
+        return await self.insert_groups.insert(sql, values)
+
     async def _post_connect(self) -> None:
         """Double-quoted names that match no column are errors, never string literals."""
         await super()._post_connect()

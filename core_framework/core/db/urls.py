@@ -144,7 +144,7 @@ def parse_database_url(url: str, base_dir: str | None = None) -> DatabaseURL:
     elif target in _DRIVERS:
         _require_driver(target, url)
         if target == "asyncpg":
-            config["engine"] = "core.db.asyncpg_client"  # Tortoise's, with `fetch_lookup`
+            config["engine"] = "core.db.asyncpg_client"  # Tortoise's, cheaper pool releases
     dialect = {"asyncpg": "postgres", "psycopg": "postgres"}.get(target, target)
     return DatabaseURL(url=url, dialect=dialect, config=config)
 
